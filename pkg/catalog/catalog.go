@@ -258,6 +258,9 @@ type Snapshot struct {
 	AdapterType string
 	// GeneratedAt is when the newest input was produced.
 	GeneratedAt time.Time
+	// AppliedUpdatedAt is the Discovery API's applied.lastUpdatedAt of the
+	// environment when the snapshot was taken (zero without Discovery).
+	AppliedUpdatedAt time.Time
 
 	Assets      []Asset
 	Columns     []Column

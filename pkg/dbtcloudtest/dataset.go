@@ -5,6 +5,7 @@
 package dbtcloudtest
 
 import (
+	"sync"
 	"time"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
@@ -24,6 +25,14 @@ type Dataset struct {
 	Artifacts map[int64]map[string][]byte
 	// Applied maps environment ID to the environment's applied state.
 	Applied map[int64]*AppliedState
+
+	// mu guards every field above while a test mutates the dataset (AddRuns,
+	// RemoveModel) and servers read it. Hold RLock to read fields directly
+	// from another goroutine; the accessor methods lock for you.
+	mu sync.RWMutex
+	// gen produces the artifacts of generated runs on demand; nil for
+	// datasets built by hand or loaded from a directory.
+	gen *generator
 }
 
 // Account is a dbt Cloud account.
@@ -42,6 +51,10 @@ type Project struct {
 	State       int
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// DocsJobID and FreshnessJobID name the jobs whose runs carry the
+	// project's catalog.json and sources.json (0 when unset).
+	DocsJobID      int64
+	FreshnessJobID int64
 }
 
 // Environment is a dbt Cloud environment.
@@ -56,6 +69,10 @@ type Environment struct {
 	DeploymentType string
 	DbtVersion     string
 	State          int
+	// CustomBranch is the git branch deployment runs check out ("" = default).
+	CustomBranch string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Job is a dbt Cloud job.
@@ -70,6 +87,11 @@ type Job struct {
 	RunGenerateSources bool
 	State              int
 	CreatedAt          time.Time
+	// JobType is "scheduled", "ci", "merge" or "other".
+	JobType string
+	// Cron is the job's schedule; "" when the job has no schedule trigger.
+	Cron      string
+	UpdatedAt time.Time
 }
 
 // Run is a dbt Cloud run. Status uses dbt's codes: 1 queued, 2 starting,
@@ -90,6 +112,12 @@ type Run struct {
 	StartedAt           time.Time
 	FinishedAt          time.Time
 	Steps               []RunStep
+	// GitBranch is the branch the run checked out.
+	GitBranch string
+	// TriggerCause is the human cause dbt Cloud records, e.g. "Scheduled".
+	TriggerCause string
+	// StatusMessage is the error summary of errored runs ("" otherwise).
+	StatusMessage string
 }
 
 // RunStep is one step of a run (one dbt command).

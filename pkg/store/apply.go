@@ -1,0 +1,675 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+)
+
+// Advisory lock classes (the first key of the two-key advisory locks).
+const (
+	lockApply int32 = 0x0DB7_0001 // held by Apply for its transaction
+	lockCrawl int32 = 0x0DB7_0002 // held by a crawler process while it crawls an environment
+)
+
+// CrawlRecord is the report of one crawl of one environment, written to
+// crawler.crawls (the catalog.crawls view).
+type CrawlRecord struct {
+	StartedAt           time.Time
+	FinishedAt          time.Time
+	Status              string // "succeeded", "failed", "skipped"
+	APIRequests         int
+	APIRetries          int
+	RateLimitWaits      int
+	BytesDownloaded     int64
+	ArtifactsDownloaded int
+	// Durations holds seconds per phase, e.g. {"plan": 0.2, "fetch": 3.1}.
+	Durations map[string]float64
+	Warnings  []catalog.Warning
+	Error     string
+}
+
+// ApplyResult counts what Apply wrote.
+type ApplyResult struct {
+	CrawlID          int64
+	Inserted         int
+	Updated          int
+	Unchanged        int
+	Archived         int
+	Restored         int
+	ColumnsWritten   int
+	EdgesWritten     int
+	TestResultsAdded int
+	FreshnessAdded   int
+	RelationsWritten int
+	MatchesWritten   int
+	// Sanitized counts values whose NUL bytes or invalid UTF-8 were repaired.
+	Sanitized int
+}
+
+// AssetRowsWritten is the number of asset rows inserted, updated or archived.
+func (r ApplyResult) AssetRowsWritten() int { return r.Inserted + r.Updated + r.Archived }
+
+// Apply writes one environment's snapshot in one transaction: it upserts the
+// assets, columns, relations and matches whose content changed (an unchanged
+// row costs no write), appends new test results and freshness checks,
+// records jobs, runs and watermarks, and, when the snapshot is Complete,
+// archives assets missing from it for Options.ArchiveAfter consecutive
+// complete snapshots (restoring any that come back) and removes edges,
+// columns, relations and matches it no longer has. An incomplete snapshot
+// never archives or removes anything.
+//
+// When rec is not nil the crawl report is written in the same transaction.
+// Concurrent Apply calls for one environment serialize on an advisory lock.
+// On any error nothing is written.
+func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRecord) (ApplyResult, error) {
+	var res ApplyResult
+	if snap == nil {
+		return res, fmt.Errorf("apply: nil snapshot")
+	}
+	w := newWriter(snap, s.opts.ArchiveAfter)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		res = ApplyResult{}
+		w.res = &res
+		w.tx = tx
+		steps := []struct {
+			phase string
+			fn    func(context.Context) error
+		}{
+			{"lock", w.lock},
+			{"environment", w.environment},
+			{"jobs", w.jobsAndRuns},
+			{"assets", w.assets},
+			{"columns", w.columns},
+			{"edges", w.edges},
+			{"test_results", w.testResults},
+			{"freshness", w.freshness},
+			{"relations", w.relations},
+			{"matches", w.matches},
+			{"watermarks", w.watermarks},
+		}
+		for _, st := range steps {
+			if s.inject != nil {
+				if err := s.inject(st.phase); err != nil {
+					return err
+				}
+			}
+			if err := st.fn(ctx); err != nil {
+				return fmt.Errorf("write %s: %w", st.phase, err)
+			}
+		}
+		res.Sanitized = w.sanitized
+		if rec != nil {
+			id, err := insertCrawl(ctx, tx, snap.Scope, snap.Complete, rec, &res)
+			if err != nil {
+				return fmt.Errorf("write crawl report: %w", err)
+			}
+			res.CrawlID = id
+		}
+		if s.inject != nil {
+			return s.inject("commit")
+		}
+		return nil
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("apply snapshot of environment %d: %w", snap.Scope.EnvironmentID, translate(err))
+	}
+	s.log.Debug("applied snapshot",
+		zapScope(snap.Scope),
+		zapInt("inserted", res.Inserted), zapInt("updated", res.Updated),
+		zapInt("unchanged", res.Unchanged), zapInt("archived", res.Archived))
+	return res, nil
+}
+
+// writer holds the state of one Apply transaction.
+type writer struct {
+	snap         *catalog.Snapshot
+	archiveAfter int
+	tx           pgx.Tx
+	res          *ApplyResult
+	envID        int64
+	sanitized    int
+	h            *hasher
+}
+
+func newWriter(snap *catalog.Snapshot, archiveAfter int) *writer {
+	return &writer{snap: snap, archiveAfter: archiveAfter, h: newHasher()}
+}
+
+func (w *writer) str(s string) string {
+	c, changed := clean(s)
+	if changed {
+		w.sanitized++
+	}
+	return c
+}
+
+func (w *writer) strs(in []string) []string {
+	c, changed := cleanAll(in)
+	if changed {
+		w.sanitized++
+	}
+	return c
+}
+
+func (w *writer) json(raw json.RawMessage, empty string) string {
+	c, changed := cleanJSON(raw, empty)
+	if changed {
+		w.sanitized++
+	}
+	return c
+}
+
+func (w *writer) lock(ctx context.Context) error {
+	sc := w.snap.Scope
+	_, err := w.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, hashtext($2))`, lockApply, scopeKey(sc))
+	return err
+}
+
+func scopeKey(sc catalog.Scope) string {
+	return fmt.Sprintf("%d/%d/%d", sc.AccountID, sc.ProjectID, sc.EnvironmentID)
+}
+
+func (w *writer) environment(ctx context.Context) error {
+	sc := w.snap.Scope
+	if _, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.accounts (account_id) VALUES ($1)
+		ON CONFLICT (account_id) DO NOTHING`, sc.AccountID); err != nil {
+		return err
+	}
+	if _, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.projects (account_id, project_id, name) VALUES ($1, $2, $3)
+		ON CONFLICT (account_id, project_id) DO UPDATE SET name = excluded.name, updated_at = now()
+		WHERE projects.name IS DISTINCT FROM excluded.name`,
+		sc.AccountID, sc.ProjectID, w.str(sc.ProjectName)); err != nil {
+		return err
+	}
+	var applied *time.Time
+	if !w.snap.AppliedUpdatedAt.IsZero() {
+		t := w.snap.AppliedUpdatedAt
+		applied = &t
+	}
+	if _, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.environments (account_id, project_id, environment_id, project_name, name,
+			environment_type, deployment_type, adapter_type, applied_updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (account_id, project_id, environment_id) DO UPDATE SET
+			project_name = excluded.project_name, name = excluded.name,
+			environment_type = excluded.environment_type, deployment_type = excluded.deployment_type,
+			adapter_type = CASE WHEN excluded.adapter_type = '' THEN environments.adapter_type ELSE excluded.adapter_type END,
+			applied_updated_at = COALESCE(excluded.applied_updated_at, environments.applied_updated_at),
+			updated_at = now()
+		WHERE (environments.project_name, environments.name, environments.environment_type,
+		       environments.deployment_type, environments.adapter_type, environments.applied_updated_at)
+		  IS DISTINCT FROM
+		      (excluded.project_name, excluded.name, excluded.environment_type, excluded.deployment_type,
+		       CASE WHEN excluded.adapter_type = '' THEN environments.adapter_type ELSE excluded.adapter_type END,
+		       COALESCE(excluded.applied_updated_at, environments.applied_updated_at))`,
+		sc.AccountID, sc.ProjectID, sc.EnvironmentID, w.str(sc.ProjectName), w.str(sc.EnvironmentName),
+		sc.EnvironmentType, sc.DeploymentType, w.snap.AdapterType, applied); err != nil {
+		return err
+	}
+	return w.tx.QueryRow(ctx, `
+		SELECT env_id FROM crawler.environments
+		WHERE account_id = $1 AND project_id = $2 AND environment_id = $3`,
+		sc.AccountID, sc.ProjectID, sc.EnvironmentID).Scan(&w.envID)
+}
+
+func (w *writer) jobsAndRuns(ctx context.Context) error {
+	if len(w.snap.Jobs) == 0 && len(w.snap.Runs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, j := range w.snap.Jobs {
+		steps := w.strs(j.ExecuteSteps)
+		b.Queue(`
+			INSERT INTO crawler.jobs (env_id, job_id, name, generate_docs, run_freshness, execute_steps, state)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (env_id, job_id) DO UPDATE SET name = excluded.name,
+				generate_docs = excluded.generate_docs, run_freshness = excluded.run_freshness,
+				execute_steps = excluded.execute_steps, state = excluded.state, updated_at = now()
+			WHERE (jobs.name, jobs.generate_docs, jobs.run_freshness, jobs.execute_steps, jobs.state)
+			  IS DISTINCT FROM (excluded.name, excluded.generate_docs, excluded.run_freshness, excluded.execute_steps, excluded.state)`,
+			w.envID, j.ID, w.str(j.Name), j.GenerateDocs, j.RunFreshness, steps, j.State)
+	}
+	for _, r := range w.snap.Runs {
+		b.Queue(`
+			INSERT INTO crawler.runs (env_id, run_id, job_id, status, status_text, git_sha,
+				has_docs_generated, has_sources_generated, trigger_cause, created_at, finished_at, duration_seconds)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			ON CONFLICT (env_id, run_id) DO UPDATE SET status = excluded.status,
+				status_text = excluded.status_text, finished_at = excluded.finished_at,
+				duration_seconds = excluded.duration_seconds,
+				has_docs_generated = excluded.has_docs_generated,
+				has_sources_generated = excluded.has_sources_generated
+			WHERE (runs.status, runs.finished_at, runs.has_docs_generated, runs.has_sources_generated)
+			  IS DISTINCT FROM (excluded.status, excluded.finished_at, excluded.has_docs_generated, excluded.has_sources_generated)`,
+			w.envID, r.ID, r.JobID, r.Status, w.str(r.StatusText), w.str(r.GitSHA),
+			r.HasDocsGenerated, r.HasSourcesGenerated, w.str(r.TriggerCause),
+			optTime(r.CreatedAt), optTime(r.FinishedAt), r.DurationSeconds)
+	}
+	return w.tx.SendBatch(ctx, b).Close()
+}
+
+var assetCols = []string{
+	"env_id", "unique_id", "qualified_name", "asset_type", "name", "package_name", "description",
+	"database_name", "schema_name", "identifier", "relation_name", "materialization", "language",
+	"access", "version", "enabled", "owner", "tags", "meta", "path", "raw_code", "compiled_code",
+	"checksum", "source_name", "loader", "test_name", "test_column_name", "tested_unique_id",
+	"severity", "url", "label", "last_run_status", "last_run_at", "last_run_id", "last_job_id",
+	"execution_seconds", "content_hash",
+}
+
+func (w *writer) assets(ctx context.Context) error {
+	if err := w.tempTable(ctx, "_assets", "crawler.assets", assetCols); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(w.snap.Assets))
+	rows := make([][]any, 0, len(w.snap.Assets))
+	for i := range w.snap.Assets {
+		a := &w.snap.Assets[i]
+		uid := w.str(a.UniqueID)
+		if seen[uid] {
+			continue // duplicates are reported by the builder; the first wins
+		}
+		seen[uid] = true
+		r := []any{
+			w.envID, uid, w.str(catalog.QualifiedName(w.snap.Scope, uid)), string(a.Type), w.str(a.Name),
+			w.str(a.PackageName), w.str(a.Description), w.str(a.Database), w.str(a.Schema),
+			w.str(a.Identifier), w.str(a.RelationName), w.str(a.Materialization), w.str(a.Language),
+			w.str(a.Access), w.str(a.Version), a.Enabled, w.str(a.Owner), w.strs(a.Tags),
+			w.json(a.Meta, "{}"), w.str(a.Path), w.str(a.RawCode), w.str(a.CompiledCode),
+			w.str(a.Checksum), w.str(a.SourceName), w.str(a.Loader), w.str(a.TestName),
+			w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
+			w.str(a.Label), w.str(a.LastRunStatus), optTime(a.LastRunAt), optID(a.LastRunID),
+			optID(a.LastJobID), optFloat(a.ExecutionSeconds), nil,
+		}
+		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
+		rows = append(rows, r)
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_assets"}, assetCols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	if err := w.tx.QueryRow(ctx, `
+		SELECT count(*) FROM crawler.assets a JOIN _assets t USING (env_id, unique_id)
+		WHERE a.archived_at IS NOT NULL`).Scan(&w.res.Restored); err != nil {
+		return err
+	}
+	set := ""
+	for _, c := range assetCols[2:] {
+		set += c + " = excluded." + c + ", "
+	}
+	q := `INSERT INTO crawler.assets (` + joinCols(assetCols) + `)
+		SELECT ` + joinCols(assetCols) + ` FROM _assets
+		ON CONFLICT (env_id, unique_id) DO UPDATE SET ` + set + `
+			missing_count = 0, archived_at = NULL, updated_at = now()
+		WHERE assets.content_hash IS DISTINCT FROM excluded.content_hash
+		   OR assets.archived_at IS NOT NULL OR assets.missing_count <> 0
+		RETURNING (xmax = 0)`
+	rs, err := w.tx.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	for rs.Next() {
+		var inserted bool
+		if err := rs.Scan(&inserted); err != nil {
+			rs.Close()
+			return err
+		}
+		if inserted {
+			w.res.Inserted++
+		} else {
+			w.res.Updated++
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	w.res.Unchanged = len(rows) - w.res.Inserted - w.res.Updated
+	if !w.snap.Complete {
+		return nil
+	}
+	tag, err := w.tx.Exec(ctx, `
+		UPDATE crawler.assets a
+		SET missing_count = a.missing_count + 1,
+		    archived_at = CASE WHEN a.missing_count + 1 >= $2 THEN now() END,
+		    updated_at = now()
+		WHERE a.env_id = $1 AND a.archived_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM _assets t WHERE t.unique_id = a.unique_id)
+		  AND a.missing_count + 1 >= $2`, w.envID, w.archiveAfter)
+	if err != nil {
+		return err
+	}
+	w.res.Archived = int(tag.RowsAffected())
+	_, err = w.tx.Exec(ctx, `
+		UPDATE crawler.assets a SET missing_count = a.missing_count + 1
+		WHERE a.env_id = $1 AND a.archived_at IS NULL
+		  AND NOT EXISTS (SELECT 1 FROM _assets t WHERE t.unique_id = a.unique_id)`, w.envID)
+	return err
+}
+
+var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}
+
+func (w *writer) columns(ctx context.Context) error {
+	if err := w.tempTable(ctx, "_columns", "crawler.columns", columnCols); err != nil {
+		return err
+	}
+	seen := make(map[[2]string]bool, len(w.snap.Columns))
+	rows := make([][]any, 0, len(w.snap.Columns))
+	for i := range w.snap.Columns {
+		c := &w.snap.Columns[i]
+		key := [2]string{w.str(c.AssetUniqueID), w.str(c.Name)}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		r := []any{w.envID, key[0], key[1], w.str(c.DataType), int32(c.Ordinal), w.str(c.Description),
+			w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment), nil}
+		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
+		rows = append(rows, r)
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_columns"}, columnCols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.columns (`+joinCols(columnCols)+`)
+		SELECT `+joinCols(columnCols)+` FROM _columns
+		ON CONFLICT (env_id, unique_id, name) DO UPDATE SET data_type = excluded.data_type,
+			ordinal = excluded.ordinal, description = excluded.description, tags = excluded.tags,
+			meta = excluded.meta, comment = excluded.comment, content_hash = excluded.content_hash,
+			updated_at = now()
+		WHERE columns.content_hash IS DISTINCT FROM excluded.content_hash`)
+	if err != nil {
+		return err
+	}
+	w.res.ColumnsWritten = int(tag.RowsAffected())
+	if !w.snap.Complete {
+		return nil
+	}
+	// Columns of assets in the snapshot that the snapshot no longer lists.
+	tag, err = w.tx.Exec(ctx, `
+		DELETE FROM crawler.columns c
+		WHERE c.env_id = $1
+		  AND EXISTS (SELECT 1 FROM _assets a WHERE a.unique_id = c.unique_id)
+		  AND NOT EXISTS (SELECT 1 FROM _columns n WHERE n.unique_id = c.unique_id AND n.name = c.name)`, w.envID)
+	w.res.ColumnsWritten += int(tag.RowsAffected())
+	return err
+}
+
+func (w *writer) edges(ctx context.Context) error {
+	cols := []string{"env_id", "upstream", "downstream"}
+	if err := w.tempTable(ctx, "_edges", "crawler.edges", cols); err != nil {
+		return err
+	}
+	seen := make(map[catalog.Edge]bool, len(w.snap.Edges))
+	rows := make([][]any, 0, len(w.snap.Edges))
+	for _, e := range w.snap.Edges {
+		e = catalog.Edge{Upstream: w.str(e.Upstream), Downstream: w.str(e.Downstream)}
+		if seen[e] {
+			continue
+		}
+		seen[e] = true
+		rows = append(rows, []any{w.envID, e.Upstream, e.Downstream})
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_edges"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.edges (env_id, upstream, downstream)
+		SELECT env_id, upstream, downstream FROM _edges
+		ON CONFLICT DO NOTHING`)
+	if err != nil {
+		return err
+	}
+	w.res.EdgesWritten = int(tag.RowsAffected())
+	if !w.snap.Complete {
+		return nil
+	}
+	tag, err = w.tx.Exec(ctx, `
+		DELETE FROM crawler.edges x WHERE x.env_id = $1
+		  AND NOT EXISTS (SELECT 1 FROM _edges n WHERE n.upstream = x.upstream AND n.downstream = x.downstream)`, w.envID)
+	w.res.EdgesWritten += int(tag.RowsAffected())
+	return err
+}
+
+func (w *writer) testResults(ctx context.Context) error {
+	if len(w.snap.TestResults) == 0 {
+		return nil
+	}
+	cols := []string{"env_id", "test_unique_id", "run_id", "job_id", "status", "failures", "message", "executed_at", "execution_seconds", "invocation_id"}
+	if err := w.tempTable(ctx, "_test_results", "crawler.test_results", cols); err != nil {
+		return err
+	}
+	rows := make([][]any, 0, len(w.snap.TestResults))
+	for _, r := range w.snap.TestResults {
+		rows = append(rows, []any{w.envID, w.str(r.TestUniqueID), r.RunID, r.JobID, w.str(r.Status),
+			r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)})
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_test_results"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.test_results (`+joinCols(cols)+`)
+		SELECT DISTINCT ON (test_unique_id, run_id) `+joinCols(cols)+` FROM _test_results
+		ORDER BY test_unique_id, run_id
+		ON CONFLICT (env_id, test_unique_id, run_id) DO NOTHING`)
+	w.res.TestResultsAdded = int(tag.RowsAffected())
+	return err
+}
+
+func (w *writer) freshness(ctx context.Context) error {
+	if len(w.snap.Freshness) == 0 {
+		return nil
+	}
+	cols := []string{"env_id", "source_unique_id", "snapshotted_at", "run_id", "job_id", "status", "max_loaded_at", "age_seconds", "criteria", "message"}
+	if err := w.tempTable(ctx, "_freshness", "crawler.source_freshness", cols); err != nil {
+		return err
+	}
+	rows := make([][]any, 0, len(w.snap.Freshness))
+	for _, f := range w.snap.Freshness {
+		snapAt := f.SnapshottedAt
+		if snapAt.IsZero() {
+			snapAt = f.MaxLoadedAt
+		}
+		if snapAt.IsZero() {
+			continue // a check without any time cannot be placed in history
+		}
+		rows = append(rows, []any{w.envID, w.str(f.SourceUniqueID), snapAt, f.RunID, f.JobID, w.str(f.Status),
+			optTime(f.MaxLoadedAt), optFloat(f.AgeSeconds), w.json(f.Criteria, "{}"), w.str(f.Message)})
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_freshness"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.source_freshness (`+joinCols(cols)+`)
+		SELECT DISTINCT ON (source_unique_id, snapshotted_at) `+joinCols(cols)+` FROM _freshness
+		ORDER BY source_unique_id, snapshotted_at
+		ON CONFLICT (env_id, source_unique_id, snapshotted_at) DO NOTHING`)
+	w.res.FreshnessAdded = int(tag.RowsAffected())
+	return err
+}
+
+func (w *writer) relations(ctx context.Context) error {
+	cols := []string{"env_id", "database_name", "schema_name", "name", "kind", "owner", "comment", "row_count", "bytes", "content_hash"}
+	if err := w.tempTable(ctx, "_relations", "crawler.relations", cols); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	rows := make([][]any, 0, len(w.snap.Relations))
+	for _, r := range w.snap.Relations {
+		row := []any{w.envID, w.str(r.Database), w.str(r.Schema), w.str(r.Name), w.str(r.Kind), w.str(r.Owner), w.str(r.Comment), r.RowCount, r.Bytes, nil}
+		k := row[1].(string) + "\x00" + row[2].(string) + "\x00" + row[3].(string)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		row[len(row)-1] = w.hashRow(row[1 : len(row)-1])
+		rows = append(rows, row)
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_relations"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.relations (`+joinCols(cols)+`)
+		SELECT `+joinCols(cols)+` FROM _relations
+		ON CONFLICT (env_id, database_name, schema_name, name) DO UPDATE SET kind = excluded.kind,
+			owner = excluded.owner, comment = excluded.comment, row_count = excluded.row_count,
+			bytes = excluded.bytes, content_hash = excluded.content_hash, updated_at = now()
+		WHERE relations.content_hash IS DISTINCT FROM excluded.content_hash`)
+	if err != nil {
+		return err
+	}
+	w.res.RelationsWritten = int(tag.RowsAffected())
+	if !w.snap.Complete || len(rows) == 0 {
+		// A snapshot without warehouse catalog keeps the relations already known.
+		return nil
+	}
+	tag, err = w.tx.Exec(ctx, `
+		DELETE FROM crawler.relations r WHERE r.env_id = $1 AND NOT EXISTS (
+			SELECT 1 FROM _relations n WHERE n.database_name = r.database_name
+			AND n.schema_name = r.schema_name AND n.name = r.name)`, w.envID)
+	w.res.RelationsWritten += int(tag.RowsAffected())
+	return err
+}
+
+func (w *writer) matches(ctx context.Context) error {
+	cols := []string{"env_id", "unique_id", "status", "rule", "reason", "database_name", "schema_name", "relation_name", "content_hash"}
+	if err := w.tempTable(ctx, "_matches", "crawler.matches", cols); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	rows := make([][]any, 0, len(w.snap.Matches))
+	for _, m := range w.snap.Matches {
+		row := []any{w.envID, w.str(m.UniqueID), string(m.Status), w.str(m.Rule), w.str(m.Reason), w.str(m.Database), w.str(m.Schema), w.str(m.Name), nil}
+		if seen[row[1].(string)] {
+			continue
+		}
+		seen[row[1].(string)] = true
+		row[len(row)-1] = w.hashRow(row[1 : len(row)-1])
+		rows = append(rows, row)
+	}
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_matches"}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.matches (`+joinCols(cols)+`)
+		SELECT `+joinCols(cols)+` FROM _matches
+		ON CONFLICT (env_id, unique_id) DO UPDATE SET status = excluded.status, rule = excluded.rule,
+			reason = excluded.reason, database_name = excluded.database_name,
+			schema_name = excluded.schema_name, relation_name = excluded.relation_name,
+			content_hash = excluded.content_hash, updated_at = now()
+		WHERE matches.content_hash IS DISTINCT FROM excluded.content_hash`)
+	if err != nil {
+		return err
+	}
+	w.res.MatchesWritten = int(tag.RowsAffected())
+	if !w.snap.Complete {
+		return nil
+	}
+	tag, err = w.tx.Exec(ctx, `
+		DELETE FROM crawler.matches m WHERE m.env_id = $1
+		  AND NOT EXISTS (SELECT 1 FROM _matches n WHERE n.unique_id = m.unique_id)`, w.envID)
+	w.res.MatchesWritten += int(tag.RowsAffected())
+	return err
+}
+
+func (w *writer) watermarks(ctx context.Context) error {
+	if len(w.snap.Watermarks) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, m := range w.snap.Watermarks {
+		b.Queue(`
+			INSERT INTO crawler.watermarks (env_id, job_id, last_run_id) VALUES ($1, $2, $3)
+			ON CONFLICT (env_id, job_id) DO UPDATE SET last_run_id = excluded.last_run_id, updated_at = now()
+			WHERE watermarks.last_run_id < excluded.last_run_id`, w.envID, m.JobID, m.LastRunID)
+	}
+	return w.tx.SendBatch(ctx, b).Close()
+}
+
+// tempTable creates a transaction-scoped table with the types of cols in
+// table, for COPY.
+func (w *writer) tempTable(ctx context.Context, name, table string, cols []string) error {
+	_, err := w.tx.Exec(ctx, `CREATE TEMP TABLE `+name+` ON COMMIT DROP AS SELECT `+joinCols(cols)+` FROM `+table+` WITH NO DATA`)
+	return err
+}
+
+// hashRow hashes the already-sanitised values of a row.
+func (w *writer) hashRow(vals []any) []byte {
+	h := w.h
+	h.reset()
+	for _, v := range vals {
+		switch x := v.(type) {
+		case string:
+			h.str(x)
+		case []string:
+			h.strs(x)
+		case bool:
+			h.boolean(x)
+		case int32:
+			h.i64(int64(x))
+		case int64:
+			h.i64(x)
+		case *int64:
+			h.optInt(x)
+		case *float64:
+			if x == nil {
+				h.u64(0)
+			} else {
+				h.u64(1)
+				h.f64(*x)
+			}
+		case *time.Time:
+			if x == nil {
+				h.u64(0)
+			} else {
+				h.u64(1)
+				h.time(*x)
+			}
+		case nil:
+			h.u64(0)
+		default:
+			h.str(fmt.Sprint(x))
+		}
+	}
+	return h.sum()
+}
+
+func joinCols(cols []string) string {
+	out := ""
+	for i, c := range cols {
+		if i > 0 {
+			out += ", "
+		}
+		out += c
+	}
+	return out
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC().Truncate(time.Microsecond)
+	return &t
+}
+
+func optID(v int64) *int64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+func optFloat(v float64) *float64 {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}

@@ -1,0 +1,73 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"math"
+	"time"
+)
+
+// hasher builds the content hash of a row: every field is written with its
+// length, so that ("ab","c") and ("a","bc") differ. Rows whose hash did not
+// change are not written.
+type hasher struct {
+	h   hash.Hash
+	buf [8]byte
+}
+
+func newHasher() *hasher { return &hasher{h: sha256.New()} }
+
+func (h *hasher) reset() { h.h.Reset() }
+
+func (h *hasher) u64(v uint64) {
+	binary.LittleEndian.PutUint64(h.buf[:], v)
+	h.h.Write(h.buf[:])
+}
+
+func (h *hasher) str(s string) {
+	h.u64(uint64(len(s)))
+	h.h.Write([]byte(s))
+}
+
+func (h *hasher) strs(ss []string) {
+	h.u64(uint64(len(ss)))
+	for _, s := range ss {
+		h.str(s)
+	}
+}
+
+func (h *hasher) i64(v int64) { h.u64(uint64(v)) }
+
+func (h *hasher) f64(v float64) { h.u64(math.Float64bits(v)) }
+
+func (h *hasher) boolean(b bool) {
+	if b {
+		h.u64(1)
+	} else {
+		h.u64(0)
+	}
+}
+
+func (h *hasher) time(t time.Time) {
+	if t.IsZero() {
+		h.u64(0)
+		return
+	}
+	h.i64(t.UnixMicro())
+}
+
+func (h *hasher) optInt(p *int64) {
+	if p == nil {
+		h.u64(0)
+		return
+	}
+	h.u64(1)
+	h.i64(*p)
+}
+
+// sum returns the first 16 bytes of the SHA-256: ample for change detection.
+func (h *hasher) sum() []byte {
+	s := h.h.Sum(nil)
+	return s[:16]
+}

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dbt-crawler/dbt-crawler/internal/pgtest"
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// newStore returns a migrated store on a fresh database.
+func newStore(t testing.TB) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, pgtest.NewDatabase(t), Options{})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	_, err = s.Migrate(ctx)
+	require.NoError(t, err)
+	return s
+}
+
+var testScope = catalog.Scope{AccountID: 1, ProjectID: 10, EnvironmentID: 100, ProjectName: "shop", EnvironmentName: "prod", EnvironmentType: "deployment", DeploymentType: "production"}
+
+// makeSnapshot builds a complete snapshot of n models with cols columns and
+// one not_null test each, plus one source.
+func makeSnapshot(sc catalog.Scope, n, cols int) *catalog.Snapshot {
+	snap := &catalog.Snapshot{Scope: sc, Complete: true, AdapterType: "postgres"}
+	snap.Assets = append(snap.Assets, catalog.Asset{UniqueID: "source.shop.raw.orders", Type: catalog.TypeSource, Name: "orders", SourceName: "raw", Database: "db", Schema: "raw", Identifier: "orders", Enabled: true})
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("model.shop.m%05d", i)
+		snap.Assets = append(snap.Assets, catalog.Asset{
+			UniqueID: id, Type: catalog.TypeModel, Name: fmt.Sprintf("m%05d", i), PackageName: "shop",
+			Description: "model " + fmt.Sprint(i), Database: "db", Schema: "analytics", Identifier: fmt.Sprintf("m%05d", i),
+			Materialization: "table", Owner: "team-a", Tags: []string{"daily"}, Meta: json.RawMessage(`{"owner":"team-a"}`),
+			Enabled: true, CompiledCode: "select 1", LastRunStatus: "success", LastRunAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), LastRunID: 5, LastJobID: 7,
+		})
+		test := fmt.Sprintf("test.shop.not_null_m%05d_id", i)
+		snap.Assets = append(snap.Assets, catalog.Asset{UniqueID: test, Type: catalog.TypeTest, Name: "not_null_id", TestName: "not_null", TestColumnName: "id", TestedUniqueID: id, Enabled: true})
+		snap.Edges = append(snap.Edges, catalog.Edge{Upstream: "source.shop.raw.orders", Downstream: id}, catalog.Edge{Upstream: id, Downstream: test})
+		for c := 0; c < cols; c++ {
+			snap.Columns = append(snap.Columns, catalog.Column{AssetUniqueID: id, Name: fmt.Sprintf("col_%d", c), DataType: "integer", Ordinal: c + 1, Description: "a column"})
+		}
+		f := int64(0)
+		snap.TestResults = append(snap.TestResults, catalog.TestResult{TestUniqueID: test, RunID: 5, JobID: 7, Status: "pass", Failures: &f, ExecutedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)})
+		snap.Relations = append(snap.Relations, catalog.Relation{Database: "db", Schema: "analytics", Name: fmt.Sprintf("m%05d", i), Kind: "table"})
+		snap.Matches = append(snap.Matches, catalog.Match{UniqueID: id, Status: catalog.MatchMatched, Rule: "exact", Database: "db", Schema: "analytics", Name: fmt.Sprintf("m%05d", i)})
+	}
+	snap.Watermarks = []catalog.Watermark{{JobID: 7, LastRunID: 5}}
+	snap.Jobs = []catalog.Job{{ID: 7, EnvironmentID: sc.EnvironmentID, Name: "daily", GenerateDocs: true}}
+	snap.Runs = []catalog.Run{{ID: 5, JobID: 7, Status: 10, StatusText: "Success"}}
+	return snap
+}
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	v, err := s.SchemaVersion(ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, v, int64(2))
+	_, err = s.MigrateDownAll(ctx)
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM information_schema.schemata WHERE schema_name IN ('crawler','catalog')`).Scan(&n))
+	require.Zero(t, n)
+	_, err = s.Migrate(ctx)
+	require.NoError(t, err)
+	res, err := s.Migrate(ctx)
+	require.NoError(t, err)
+	require.Empty(t, res, "a second migrate applies nothing")
+}
+
+func TestConcurrentMigrate(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := Open(t.Context(), dsn, Options{})
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			_, errs[i] = s.Migrate(t.Context())
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestApply(t *testing.T) {
+	t.Run("same snapshot twice writes no asset rows the second time", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 20, 5)
+		r1, err := s.Apply(t.Context(), snap, &CrawlRecord{})
+		require.NoError(t, err)
+		require.Equal(t, len(snap.Assets), r1.Inserted)
+		require.Equal(t, 100, r1.ColumnsWritten)
+		r2, err := s.Apply(t.Context(), snap, &CrawlRecord{})
+		require.NoError(t, err)
+		require.Zero(t, r2.AssetRowsWritten())
+		require.Equal(t, len(snap.Assets), r2.Unchanged)
+		require.Zero(t, r2.ColumnsWritten)
+		require.Zero(t, r2.EdgesWritten)
+		require.Zero(t, r2.TestResultsAdded)
+		require.Zero(t, r2.RelationsWritten)
+		require.Zero(t, r2.MatchesWritten)
+	})
+	t.Run("a changed description updates exactly that asset", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 20, 5)
+		_, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		snap.Assets[3].Description = "changed"
+		snap.Columns[7].Description = "changed too"
+		r, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Updated)
+		require.Zero(t, r.Inserted)
+		require.Equal(t, 1, r.ColumnsWritten)
+		var desc string
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT description FROM catalog.assets WHERE unique_id = $1`, snap.Assets[3].UniqueID).Scan(&desc))
+		require.Equal(t, "changed", desc)
+	})
+	t.Run("archives after the grace count and restores", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 5, 1)
+		_, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		gone := snap.Assets[1].UniqueID
+		thin := *snap
+		thin.Assets = append(append([]catalog.Asset{}, snap.Assets[:1]...), snap.Assets[2:]...)
+		r, err := s.Apply(t.Context(), &thin, nil)
+		require.NoError(t, err)
+		require.Zero(t, r.Archived, "first absence is within the grace count")
+		require.Nil(t, archivedAt(t, s, gone))
+		r, err = s.Apply(t.Context(), &thin, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Archived)
+		require.NotNil(t, archivedAt(t, s, gone))
+		r, err = s.Apply(t.Context(), &thin, nil)
+		require.NoError(t, err)
+		require.Zero(t, r.AssetRowsWritten(), "an archived asset is not archived again")
+		r, err = s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Restored)
+		require.Equal(t, 1, r.Updated)
+		require.Nil(t, archivedAt(t, s, gone))
+	})
+	t.Run("an incomplete snapshot archives nothing", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 5, 1)
+		_, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		empty := &catalog.Snapshot{Scope: testScope, Complete: false}
+		for range 3 {
+			r, err := s.Apply(t.Context(), empty, nil)
+			require.NoError(t, err)
+			require.Zero(t, r.Archived)
+		}
+		var n int
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM catalog.assets WHERE archived_at IS NULL`).Scan(&n))
+		require.Equal(t, len(snap.Assets), n)
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM catalog.lineage`).Scan(&n))
+		require.Equal(t, len(snap.Edges), n)
+	})
+	t.Run("two environments of one project stay apart", func(t *testing.T) {
+		s := newStore(t)
+		staging := testScope
+		staging.EnvironmentID, staging.EnvironmentName = 101, "staging"
+		_, err := s.Apply(t.Context(), makeSnapshot(testScope, 3, 1), nil)
+		require.NoError(t, err)
+		_, err = s.Apply(t.Context(), makeSnapshot(staging, 3, 1), nil)
+		require.NoError(t, err)
+		var n, q int
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*), count(DISTINCT qualified_name) FROM catalog.assets`).Scan(&n, &q))
+		require.Equal(t, 14, n)
+		require.Equal(t, 14, q)
+	})
+	t.Run("test results are appended once per test and run", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 3, 1)
+		snap.TestResults = append(snap.TestResults, snap.TestResults[0]) // a duplicate in one snapshot
+		r, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Equal(t, 3, r.TestResultsAdded)
+		next := *snap
+		next.TestResults = nil
+		for _, tr := range snap.TestResults[:3] {
+			tr.RunID, tr.Status = 6, "fail"
+			next.TestResults = append(next.TestResults, tr)
+		}
+		r, err = s.Apply(t.Context(), &next, nil)
+		require.NoError(t, err)
+		require.Equal(t, 3, r.TestResultsAdded)
+		var n int
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM catalog.test_results`).Scan(&n))
+		require.Equal(t, 6, n)
+	})
+	t.Run("NUL bytes and invalid UTF-8 are repaired, not fatal", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 2, 1)
+		snap.Assets[1].Description = "bad\x00nul and \xff\xfe bytes"
+		snap.Assets[1].Meta = json.RawMessage(`{"k":"v\u0000w","nested":{"a":["\u0000"]}}`)
+		snap.Columns[0].Description = "\xc3\x28"
+		r, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Equal(t, 3, r.Sanitized)
+		var desc, meta string
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT description, meta::text FROM catalog.assets WHERE unique_id = $1`, snap.Assets[1].UniqueID).Scan(&desc, &meta))
+		require.Equal(t, "badnul and \uFFFD bytes", desc)
+		require.Equal(t, `{"k": "vw", "nested": {"a": [""]}}`, meta)
+		r, err = s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Zero(t, r.AssetRowsWritten(), "repaired values hash the same each time")
+	})
+}
+
+func archivedAt(t *testing.T, s *Store, uid string) *time.Time {
+	t.Helper()
+	var at *time.Time
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT archived_at FROM catalog.assets WHERE unique_id = $1`, uid).Scan(&at))
+	return at
+}
+
+// dump returns every row of every crawler table as text, in a stable order.
+func dump(t *testing.T, s *Store) string {
+	t.Helper()
+	var b strings.Builder
+	for _, tbl := range []string{"accounts", "projects", "environments", "jobs", "runs", "assets", "columns", "edges", "test_results", "source_freshness", "relations", "matches", "watermarks", "crawls"} {
+		rows, err := s.pool.Query(t.Context(), `SELECT t::text FROM crawler.`+tbl+` t ORDER BY t::text`)
+		require.NoError(t, err)
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		fmt.Fprintf(&b, "%s\n%s\n", tbl, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+func TestApplyFailureLeavesPreviousState(t *testing.T) {
+	phases := []string{"environment", "jobs", "assets", "columns", "edges", "test_results", "freshness", "relations", "matches", "watermarks", "commit"}
+	s := newStore(t)
+	base := makeSnapshot(testScope, 10, 3)
+	_, err := s.Apply(t.Context(), base, &CrawlRecord{})
+	require.NoError(t, err)
+	before := dump(t, s)
+	changed := makeSnapshot(testScope, 8, 4)
+	changed.Assets[2].Description = "new"
+	changed.TestResults[0].RunID = 99
+	changed.Watermarks[0].LastRunID = 99
+	for _, phase := range phases {
+		t.Run("failure before "+phase, func(t *testing.T) {
+			injected := errors.New("injected failure")
+			s.inject = func(p string) error {
+				if p == phase {
+					return injected
+				}
+				return nil
+			}
+			defer func() { s.inject = nil }()
+			_, err := s.Apply(t.Context(), changed, &CrawlRecord{})
+			require.ErrorIs(t, err, injected)
+			require.Equal(t, before, dump(t, s))
+		})
+	}
+}
+
+func TestConcurrentApplySerializes(t *testing.T) {
+	s := newStore(t)
+	var mu sync.Mutex
+	inside, maxInside := 0, 0
+	s.inject = func(p string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		switch p {
+		case "environment": // runs right after the lock is taken
+			inside++
+			maxInside = max(maxInside, inside)
+		case "commit":
+			inside--
+		}
+		return nil
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Go(func() {
+			snap := makeSnapshot(testScope, 50, 2)
+			snap.Assets[1].Description = fmt.Sprint("writer ", i)
+			_, errs[i] = s.Apply(t.Context(), snap, &CrawlRecord{})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1, maxInside, "two writers of one environment were inside Apply at once")
+	var n int
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM catalog.crawls`).Scan(&n))
+	require.Equal(t, 6, n)
+}
+
+func TestEnvironmentLock(t *testing.T) {
+	s := newStore(t)
+	l1, ok, err := s.TryLockEnvironment(t.Context(), testScope)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, ok, err = s.TryLockEnvironment(t.Context(), testScope)
+	require.NoError(t, err)
+	require.False(t, ok, "a second holder is refused")
+	other := testScope
+	other.EnvironmentID = 999
+	l3, ok, err := s.TryLockEnvironment(t.Context(), other)
+	require.NoError(t, err)
+	require.True(t, ok, "other environments are independent")
+	l3.Unlock(t.Context())
+	l1.Unlock(t.Context())
+	l2, ok, err := s.TryLockEnvironment(t.Context(), testScope)
+	require.NoError(t, err)
+	require.True(t, ok)
+	l2.Unlock(t.Context())
+}
+
+func TestEnvironmentState(t *testing.T) {
+	s := newStore(t)
+	st, err := s.EnvironmentState(t.Context(), testScope)
+	require.NoError(t, err)
+	require.False(t, st.Known)
+	snap := makeSnapshot(testScope, 2, 1)
+	snap.AppliedUpdatedAt = time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)
+	_, err = s.Apply(t.Context(), snap, &CrawlRecord{Status: "succeeded"})
+	require.NoError(t, err)
+	st, err = s.EnvironmentState(t.Context(), testScope)
+	require.NoError(t, err)
+	require.True(t, st.Known)
+	require.True(t, st.LastCrawlComplete)
+	require.Equal(t, map[int64]int64{7: 5}, st.Watermarks)
+	require.True(t, snap.AppliedUpdatedAt.Equal(st.AppliedUpdatedAt))
+}
