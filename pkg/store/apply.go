@@ -167,6 +167,13 @@ func (w *writer) json(raw json.RawMessage, empty string) string {
 
 func (w *writer) lock(ctx context.Context) error {
 	sc := w.snap.Scope
+	// Statistics of freshly written tables lag behind (autovacuum has not
+	// run yet), and the planner then picks nested loops for the set joins
+	// below, which are quadratic. Every join here is a bulk set operation,
+	// so hash and merge joins are always the right choice.
+	if _, err := w.tx.Exec(ctx, `SET LOCAL enable_nestloop = off`); err != nil {
+		return err
+	}
 	_, err := w.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, hashtext($2))`, lockApply, scopeKey(sc))
 	return err
 }
@@ -292,7 +299,7 @@ func (w *writer) assets(ctx context.Context) error {
 		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
 		rows = append(rows, r)
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_assets"}, assetCols, pgx.CopyFromRows(rows)); err != nil {
+	if err := w.copy(ctx, "_assets", assetCols, rows); err != nil {
 		return err
 	}
 	if err := w.tx.QueryRow(ctx, `
@@ -335,23 +342,34 @@ func (w *writer) assets(ctx context.Context) error {
 	if !w.snap.Complete {
 		return nil
 	}
-	tag, err := w.tx.Exec(ctx, `
+	// One pass over the environment's assets missing from the snapshot:
+	// count the absence, and archive those that reached the grace count.
+	rs, err = w.tx.Query(ctx, `
+		WITH missing AS (
+			SELECT a.asset_id FROM crawler.assets a
+			LEFT JOIN _assets t ON t.unique_id = a.unique_id
+			WHERE a.env_id = $1 AND a.archived_at IS NULL AND t.unique_id IS NULL
+		)
 		UPDATE crawler.assets a
 		SET missing_count = a.missing_count + 1,
-		    archived_at = CASE WHEN a.missing_count + 1 >= $2 THEN now() END,
-		    updated_at = now()
-		WHERE a.env_id = $1 AND a.archived_at IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM _assets t WHERE t.unique_id = a.unique_id)
-		  AND a.missing_count + 1 >= $2`, w.envID, w.archiveAfter)
+		    archived_at = CASE WHEN a.missing_count + 1 >= $2 THEN now() END
+		FROM missing m WHERE a.asset_id = m.asset_id
+		RETURNING a.archived_at IS NOT NULL`, w.envID, w.archiveAfter)
 	if err != nil {
 		return err
 	}
-	w.res.Archived = int(tag.RowsAffected())
-	_, err = w.tx.Exec(ctx, `
-		UPDATE crawler.assets a SET missing_count = a.missing_count + 1
-		WHERE a.env_id = $1 AND a.archived_at IS NULL
-		  AND NOT EXISTS (SELECT 1 FROM _assets t WHERE t.unique_id = a.unique_id)`, w.envID)
-	return err
+	for rs.Next() {
+		var archived bool
+		if err := rs.Scan(&archived); err != nil {
+			rs.Close()
+			return err
+		}
+		if archived {
+			w.res.Archived++
+		}
+	}
+	rs.Close()
+	return rs.Err()
 }
 
 var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}
@@ -374,7 +392,7 @@ func (w *writer) columns(ctx context.Context) error {
 		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
 		rows = append(rows, r)
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_columns"}, columnCols, pgx.CopyFromRows(rows)); err != nil {
+	if err := w.copy(ctx, "_columns", columnCols, rows); err != nil {
 		return err
 	}
 	tag, err := w.tx.Exec(ctx, `
@@ -417,7 +435,7 @@ func (w *writer) edges(ctx context.Context) error {
 		seen[e] = true
 		rows = append(rows, []any{w.envID, e.Upstream, e.Downstream})
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_edges"}, cols, pgx.CopyFromRows(rows)); err != nil {
+	if err := w.copy(ctx, "_edges", cols, rows); err != nil {
 		return err
 	}
 	tag, err := w.tx.Exec(ctx, `
@@ -591,6 +609,16 @@ func (w *writer) watermarks(ctx context.Context) error {
 			WHERE watermarks.last_run_id < excluded.last_run_id`, w.envID, m.JobID, m.LastRunID)
 	}
 	return w.tx.SendBatch(ctx, b).Close()
+}
+
+// copy loads rows into a temporary table and analyzes it, so the planner
+// joins it with hash joins rather than nested loops.
+func (w *writer) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
+	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+		return err
+	}
+	_, err := w.tx.Exec(ctx, `ANALYZE `+table)
+	return err
 }
 
 // tempTable creates a transaction-scoped table with the types of cols in
