@@ -43,6 +43,8 @@ type Cluster struct {
 	asPG    bool
 	port    int
 	once    sync.Once
+	// attached is true when the server was started by another process.
+	attached bool
 }
 
 // Start initialises the cluster under opts.Dir when it does not exist yet and
@@ -72,7 +74,15 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		}
 	}
 	if _, err := os.Stat(filepath.Join(c.dataDir, "postmaster.pid")); err == nil {
-		_ = c.command(ctx, "pg_ctl", "-D", c.dataDir, "-m", "fast", "-w", "stop").Run()
+		// A server already runs on this directory (another crawler process
+		// started it): share it, and leave stopping it to its owner.
+		if c.command(ctx, "pg_ctl", "-D", c.dataDir, "status").Run() == nil {
+			if port, err := pidFilePort(filepath.Join(c.dataDir, "postmaster.pid")); err == nil {
+				c.port = port
+				c.attached = true
+				return c, nil
+			}
+		}
 	}
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -113,6 +123,9 @@ func (c *Cluster) URL(database string) string {
 // down cleanly. It is safe to call more than once.
 func (c *Cluster) Stop() error {
 	var err error
+	if c.attached {
+		return nil
+	}
 	c.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
@@ -183,6 +196,19 @@ func chownTree(dir string) error {
 		}
 		return os.Lchown(p, uid, gid)
 	})
+}
+
+// pidFilePort reads the port from line 4 of postmaster.pid.
+func pidFilePort(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	lines := strings.Split(string(b), "\n")
+	if len(lines) < 4 {
+		return 0, fmt.Errorf("%s: no port line", path)
+	}
+	return strconv.Atoi(strings.TrimSpace(lines[3]))
 }
 
 func freePort() (int, error) {
