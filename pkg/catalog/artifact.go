@@ -179,7 +179,8 @@ func ParseSchemaVersion(url string) (kind ArtifactKind, version int, ok bool) {
 	return ArtifactKind(strings.ReplaceAll(name, "-", "_")), n, true
 }
 
-// errTooLargeRead is returned by limitReader once the limit is passed.
+// limitReader counts bytes read and fails with ErrTooLarge once more than
+// limit bytes arrive.
 type limitReader struct {
 	r     io.Reader
 	n     int64
@@ -306,7 +307,7 @@ func (w *walker) walk(handlers map[string]entryFunc, foreign map[string]string, 
 			}
 			continue
 		}
-		if err := w.entries(func(string, []byte) error { return nil }); err != nil {
+		if err := w.entries(nil); err != nil {
 			return w.meta, err
 		}
 		if scalar != nil && len(w.raw) > 0 {
@@ -329,7 +330,8 @@ func (w *walker) walk(handlers map[string]entryFunc, foreign map[string]string, 
 }
 
 // entries consumes one top-level value. Objects and arrays are handed to h
-// one member at a time; null is skipped; any other scalar is left in w.raw.
+// one member at a time (h nil skips them); null is skipped; any other
+// scalar is left in w.raw.
 func (w *walker) entries(h entryFunc) error {
 	w.raw = w.raw[:0]
 	tok, err := w.dec.Token()
@@ -358,6 +360,9 @@ func (w *walker) entries(h entryFunc) error {
 		}
 		if depthExceeds(w.raw, w.maxDepth-2) {
 			return fmt.Errorf("%w: an entry under %q nests deeper than %d levels; raise the depth limit if the file is genuine", ErrTooDeep, key, w.maxDepth)
+		}
+		if h == nil {
+			continue
 		}
 		if !utf8.Valid(w.raw) {
 			w.meta.InvalidUTF8++

@@ -96,6 +96,18 @@ type Asset struct {
 	URL   string
 	Label string
 
+	// TestNamespace is a generic test's macro namespace ("dbt_utils", ...;
+	// "" for built-in tests).
+	TestNamespace string
+	// Group is the dbt group the node belongs to.
+	Group string
+	// ExposureType (dashboard, notebook, ...) and Maturity of an exposure.
+	ExposureType string
+	Maturity     string
+	// MetricType of a metric (simple, ratio, derived, ... or the pre-1.6
+	// calculation method).
+	MetricType string
+
 	// Last execution observed for the node (models, seeds, snapshots, tests).
 	LastRunStatus string
 	LastRunAt     time.Time

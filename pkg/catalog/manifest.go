@@ -140,8 +140,8 @@ type nodeJSON struct {
 	DependsOn        *struct {
 		Nodes stringList `json:"nodes"`
 	} `json:"depends_on"`
-	Columns       columnsJSON `json:"columns"`
-	TestMetadata  *struct {
+	Columns      columnsJSON `json:"columns"`
+	TestMetadata *struct {
 		Name      string     `json:"name"`
 		Namespace flexString `json:"namespace"`
 		Kwargs    *struct {
@@ -160,6 +160,7 @@ type nodeJSON struct {
 	Label         flexString      `json:"label"`
 	Maturity      string          `json:"maturity"`
 	Type          flexString      `json:"type"`
+	CalcMethod    flexString      `json:"calculation_method"`
 	Model         flexString      `json:"model"`
 	NodeRelation  *struct {
 		Alias        string `json:"alias"`
@@ -280,7 +281,7 @@ func (n *nodeJSON) toNode(section, key string) ManifestNode {
 		URL:              n.URL,
 		Label:            string(n.Label),
 		Maturity:         n.Maturity,
-		Kind:             string(n.Type),
+		Kind:             firstNonEmpty(string(n.CalcMethod), string(n.Type)),
 		Model:            string(n.Model),
 	}
 	if out.UniqueID == "" {

@@ -13,7 +13,7 @@ type IdentPart struct {
 }
 
 // ParseRelationName splits a relation name as dbt renders it
-// (`"db"."schema"."t"`, `` `proj`.`ds`.`t` ``, `DB.schema.t`, `schema.t`)
+// (`"db"."schema"."t"`, “ `proj`.`ds`.`t` “, `DB.schema.t`, `schema.t`)
 // into its parts, honouring quotes (a doubled quote inside quotes is a
 // literal quote) and dots inside quotes. It returns nil for "".
 func ParseRelationName(s string) []IdentPart {

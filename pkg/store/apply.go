@@ -309,7 +309,14 @@ func (w *writer) assets(ctx context.Context) error {
 	}
 	set := ""
 	for _, c := range assetCols[2:] {
-		set += c + " = excluded." + c + ", "
+		switch {
+		case keepWhenEmpty[c] == "text":
+			set += c + " = COALESCE(NULLIF(excluded." + c + ", ''), assets." + c + "), "
+		case keepWhenEmpty[c] == "null":
+			set += c + " = COALESCE(excluded." + c + ", assets." + c + "), "
+		default:
+			set += c + " = excluded." + c + ", "
+		}
 	}
 	q := `INSERT INTO crawler.assets (` + joinCols(assetCols) + `)
 		SELECT ` + joinCols(assetCols) + ` FROM _assets
@@ -372,6 +379,16 @@ func (w *writer) assets(ctx context.Context) error {
 	return rs.Err()
 }
 
+// keepWhenEmpty lists the asset columns a thinner input must not blank out:
+// a manifest written by `dbt test` has no compiled code, an artifact-only
+// crawl of a run that did not build a model has no execution for it. An
+// empty value there means "not known", so the stored value stays.
+var keepWhenEmpty = map[string]string{
+	"description": "text", "raw_code": "text", "compiled_code": "text",
+	"last_run_status": "text", "last_run_at": "null", "last_run_id": "null",
+	"last_job_id": "null", "execution_seconds": "null",
+}
+
 var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}
 
 func (w *writer) columns(ctx context.Context) error {
@@ -410,11 +427,13 @@ func (w *writer) columns(ctx context.Context) error {
 	if !w.snap.Complete {
 		return nil
 	}
-	// Columns of assets in the snapshot that the snapshot no longer lists.
+	// Columns the snapshot no longer lists, for assets whose columns it
+	// knows: an asset the snapshot gives no columns for (no catalog.json in
+	// this crawl) keeps the columns already stored.
 	tag, err = w.tx.Exec(ctx, `
 		DELETE FROM crawler.columns c
 		WHERE c.env_id = $1
-		  AND EXISTS (SELECT 1 FROM _assets a WHERE a.unique_id = c.unique_id)
+		  AND EXISTS (SELECT 1 FROM _columns k WHERE k.unique_id = c.unique_id)
 		  AND NOT EXISTS (SELECT 1 FROM _columns n WHERE n.unique_id = c.unique_id AND n.name = c.name)`, w.envID)
 	w.res.ColumnsWritten += int(tag.RowsAffected())
 	return err

@@ -259,9 +259,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	retryable := t.isRetryable(req)
 	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	bodyUsed := false
+	var waitedUntil time.Time // end of this request's own backoff wait
 
 	for attempt := 0; ; attempt++ {
-		if err := t.throttle(ctx); err != nil {
+		if err := t.throttle(ctx, waitedUntil); err != nil {
 			if !bodyUsed && req.Body != nil {
 				req.Body.Close()
 			}
@@ -302,6 +303,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		t.counters.retries.Add(1)
 		t.log.Debug("retrying", zap.String("endpoint", endpoint), zap.Int("status", status),
 			zap.Int("attempt", attempt+1), zap.Duration("wait", wait), zap.String("reason", reason))
+		waitedUntil = t.now().Add(wait)
 		if err := t.wait(ctx, wait); err != nil {
 			return nil, fmt.Errorf("%s: wait %s before retry after %s: %w", endpoint, wait, reason, err)
 		}
@@ -340,9 +342,10 @@ func (t *Transport) attemptRequest(req *http.Request, attempt int) (*http.Reques
 	return r, nil
 }
 
-// throttle waits for any shared 429 cooldown and then for the limiter.
-func (t *Transport) throttle(ctx context.Context) error {
-	if until := t.pausedUntil.Load(); until != 0 {
+// throttle waits for any shared 429 cooldown that ends after waitedUntil
+// (when the request's own backoff already covered it), then for the limiter.
+func (t *Transport) throttle(ctx context.Context, waitedUntil time.Time) error {
+	if until := t.pausedUntil.Load(); until != 0 && until > waitedUntil.UnixNano() {
 		if d := time.Unix(0, until).Sub(t.now()); d > 0 {
 			if err := t.wait(ctx, d); err != nil {
 				return err

@@ -1,0 +1,818 @@
+package catalog
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Provenance says which dbt Cloud run produced an artifact. For dbt Core
+// artifacts the IDs are 0.
+type Provenance struct {
+	RunID int64
+	JobID int64
+	// FinishedAt is when the run finished; it dates results that carry no
+	// timing of their own.
+	FinishedAt time.Time
+}
+
+// BuildOptions configures a Builder. The zero value is usable.
+type BuildOptions struct {
+	// AdapterType overrides the manifest's metadata.adapter_type (for
+	// example when only a catalog is available).
+	AdapterType string
+	// Decode bounds every artifact read (File is filled per artifact when
+	// empty).
+	Decode DecodeOptions
+}
+
+// Warning codes a Builder emits.
+const (
+	WarnDuplicateID     = "duplicate_unique_id"
+	WarnDanglingRef     = "dangling_reference"
+	WarnUnknownResult   = "result_for_unknown_node"
+	WarnSanitized       = "sanitized_strings"
+	WarnCompileOnly     = "compile_only_run_results"
+	WarnCatalogErrors   = "catalog_errors"
+	WarnUnknownAdapter  = "unknown_adapter"
+	maxDistinctWarnings = 100
+)
+
+type stagedManifest struct {
+	meta  ArtifactMeta
+	prov  Provenance
+	nodes []ManifestNode
+	seq   int
+}
+
+type stagedCatalog struct {
+	meta   ArtifactMeta
+	tables []CatalogTable
+	seq    int
+}
+
+type stagedRun struct {
+	meta    ArtifactMeta
+	prov    Provenance
+	results []RunResult
+}
+
+type stagedSources struct {
+	meta    ArtifactMeta
+	prov    Provenance
+	results []FreshnessResult
+}
+
+// Builder merges dbt artifacts of one environment into a Snapshot. It does
+// no I/O beyond reading the readers it is given. Artifacts may be added in
+// any order; an artifact that fails to decode leaves the Builder as it was.
+// Build may be called more than once. A Builder is not safe for concurrent
+// use.
+type Builder struct {
+	scope     Scope
+	opts      BuildOptions
+	seq       int
+	manifests []stagedManifest
+	catalogs  []stagedCatalog
+	runs      []stagedRun
+	sources   []stagedSources
+}
+
+// NewBuilder returns an empty Builder for the environment scope.
+func NewBuilder(scope Scope, opts BuildOptions) *Builder {
+	return &Builder{scope: scope, opts: opts}
+}
+
+func (b *Builder) decodeOpts(file string) DecodeOptions {
+	o := b.opts.Decode
+	if o.File == "" {
+		o.File = file
+	}
+	return o
+}
+
+// AddManifest reads a manifest.json. When several manifests are added, the
+// newest (by metadata.generated_at) wins for every unique_id. It returns
+// the decoder's *ArtifactError on input it cannot understand.
+func (b *Builder) AddManifest(r io.Reader, prov Provenance) error {
+	var nodes []ManifestNode
+	meta, err := DecodeManifest(r, b.decodeOpts("manifest.json"), func(n ManifestNode) error {
+		nodes = append(nodes, n)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.seq++
+	b.manifests = append(b.manifests, stagedManifest{meta: meta, prov: prov, nodes: nodes, seq: b.seq})
+	return nil
+}
+
+// AddCatalog reads a catalog.json. When several catalogs are added, the
+// newest wins for every unique_id and relation.
+func (b *Builder) AddCatalog(r io.Reader) error {
+	var tables []CatalogTable
+	meta, err := DecodeCatalog(r, b.decodeOpts("catalog.json"), func(t CatalogTable) error {
+		tables = append(tables, t)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.seq++
+	b.catalogs = append(b.catalogs, stagedCatalog{meta: meta, tables: tables, seq: b.seq})
+	return nil
+}
+
+// AddRunResults reads a run_results.json produced by the run prov.
+// Results written by `dbt docs generate` or `dbt compile` are kept out of
+// run history.
+func (b *Builder) AddRunResults(r io.Reader, prov Provenance) error {
+	var results []RunResult
+	meta, err := DecodeRunResults(r, b.decodeOpts("run_results.json"), func(res RunResult) error {
+		results = append(results, res)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.runs = append(b.runs, stagedRun{meta: meta, prov: prov, results: results})
+	return nil
+}
+
+// AddSources reads a sources.json (source freshness) produced by the run
+// prov.
+func (b *Builder) AddSources(r io.Reader, prov Provenance) error {
+	var results []FreshnessResult
+	meta, err := DecodeSources(r, b.decodeOpts("sources.json"), func(res FreshnessResult) error {
+		results = append(results, res)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.sources = append(b.sources, stagedSources{meta: meta, prov: prov, results: results})
+	return nil
+}
+
+// assetTypes are the resource types recorded as assets.
+var assetTypes = map[string]ResourceType{
+	"model": TypeModel, "source": TypeSource, "seed": TypeSeed, "snapshot": TypeSnapshot,
+	"test": TypeTest, "unit_test": TypeUnitTest, "exposure": TypeExposure, "metric": TypeMetric,
+	"semantic_model": TypeSemanticModel, "saved_query": TypeSavedQuery, "analysis": TypeAnalysis,
+}
+
+// build holds the state of one Build call.
+type build struct {
+	b         *Builder
+	snap      *Snapshot
+	adapter   string
+	quoting   Quoting
+	nodes     map[string]*ManifestNode
+	skipped   map[string]bool // manifest ids that are not assets
+	assets    map[string]*Asset
+	order     []string
+	groups    map[string]ManifestOwner
+	tables    []CatalogTable
+	tableByID map[string]int
+	sanitized int
+	distinct  map[string]int
+}
+
+// Build merges everything added so far into a Snapshot with every slice
+// sorted, so the same inputs always give the same snapshot. Complete is
+// left false: the caller sets it when every input was fetched; Jobs, Runs
+// and Watermarks are left to the caller too. Problems in the inputs become
+// Snapshot warnings; Build never fails.
+//
+// Merge rules:
+//   - Assets: models, sources, seeds, snapshots, tests, unit tests,
+//     exposures, metrics, semantic models, saved queries and analyses,
+//     including disabled ones (Enabled false); operations, macros, docs
+//     and groups are not assets. Tags are config.tags ∪ tags, sorted; Meta
+//     is meta merged over config.meta (node-level keys win) as canonical
+//     JSON; Owner is meta.owner, then config.meta.owner, then the exposure
+//     owner, then the group owner (email before name), then the catalog
+//     table owner. Path is original_file_path with forward slashes.
+//   - Columns: catalog columns in ordinal order (1-based; a 0-based table
+//     is shifted by one) with the catalog's spelling, joined
+//     case-insensitively to YAML columns for description, tags and meta;
+//     YAML-only columns follow with ordinal 0.
+//   - Edges: depends_on.nodes and the tested node of every test; references
+//     to nodes no manifest lists are dropped with a warning.
+//   - Test results: one per (test, run, invocation) from run_results that
+//     executed something (not `docs generate` or `compile`), dated by the
+//     execute timing, else the run's FinishedAt, else generated_at. The
+//     newest execution of any node sets its LastRun* fields.
+//   - Matches: every model, seed, snapshot and source gets a Match:
+//     disabled, ephemeral, matched (trying relation_name, then exact
+//     database.schema.identifier after adapter normalisation, then
+//     case-insensitive, then the catalog's unique_id key), or not_built /
+//     missing_from_catalog with a Reason. Relations are every catalog
+//     table, kind from metadata.type, row count and bytes from stats.
+func (b *Builder) Build() *Snapshot {
+	st := &build{
+		b:         b,
+		snap:      &Snapshot{Scope: b.scope},
+		nodes:     map[string]*ManifestNode{},
+		skipped:   map[string]bool{},
+		assets:    map[string]*Asset{},
+		groups:    map[string]ManifestOwner{},
+		tableByID: map[string]int{},
+		distinct:  map[string]int{},
+	}
+	st.collectNodes()
+	st.collectTables()
+	st.chooseAdapter()
+	st.makeAssets()
+	built := st.applyRunResults()
+	st.match(built)
+	st.makeEdges()
+	st.applyFreshness()
+	st.finish()
+	return st.snap
+}
+
+// warn records a warning, listing at most maxDistinctWarnings distinct
+// messages per code and counting the rest under one summary message.
+func (st *build) warn(code, msg string) {
+	if st.distinct[code] >= maxDistinctWarnings {
+		st.snap.AddWarning(code, "further warnings of this kind are counted here, not listed")
+		return
+	}
+	before := len(st.snap.Warnings)
+	st.snap.AddWarning(code, msg)
+	if len(st.snap.Warnings) > before {
+		st.distinct[code]++
+	}
+}
+
+// s sanitises a string taken from an artifact, counting changes.
+func (st *build) s(v string) string {
+	c := clean(v)
+	if c != v {
+		st.sanitized++
+	}
+	return c
+}
+
+func (st *build) noteGenerated(t time.Time) {
+	if t.After(st.snap.GeneratedAt) {
+		st.snap.GeneratedAt = t
+	}
+}
+
+// collectNodes picks one node per unique_id: the newest manifest wins;
+// within a manifest the first entry wins, enabled before disabled.
+func (st *build) collectNodes() {
+	ms := slices.Clone(st.b.manifests)
+	slices.SortStableFunc(ms, func(a, b stagedManifest) int {
+		return cmp.Or(b.meta.GeneratedAt.Compare(a.meta.GeneratedAt), cmp.Compare(a.seq, b.seq))
+	})
+	for mi := range ms {
+		m := &ms[mi]
+		st.noteGenerated(m.meta.GeneratedAt)
+		st.sanitized += m.meta.InvalidUTF8
+		if mi == 0 {
+			st.quoting = m.meta.Quoting
+		}
+		seen := map[string]bool{}
+		for pass := range 2 {
+			for i := range m.nodes {
+				n := &m.nodes[i]
+				if (n.Section == "disabled") != (pass == 1) || n.UniqueID == "" {
+					continue
+				}
+				if n.Section == "groups" {
+					if _, ok := st.groups[n.Name]; !ok {
+						st.groups[n.Name] = n.Owner
+					}
+					continue
+				}
+				if seen[n.UniqueID] {
+					if pass == 0 {
+						st.warn(WarnDuplicateID, fmt.Sprintf("manifest lists %s more than once; the first entry is kept", st.s(n.UniqueID)))
+					}
+					continue
+				}
+				seen[n.UniqueID] = true
+				if _, ok := st.nodes[n.UniqueID]; ok {
+					continue // an older manifest's copy
+				}
+				if _, ok := assetTypes[n.ResourceType]; !ok {
+					st.skipped[n.UniqueID] = true
+					continue
+				}
+				st.nodes[n.UniqueID] = n
+			}
+		}
+	}
+}
+
+// collectTables keeps one catalog table per unique_id and per relation,
+// newest catalog first.
+func (st *build) collectTables() {
+	cs := slices.Clone(st.b.catalogs)
+	slices.SortStableFunc(cs, func(a, b stagedCatalog) int {
+		return cmp.Or(b.meta.GeneratedAt.Compare(a.meta.GeneratedAt), cmp.Compare(a.seq, b.seq))
+	})
+	seenRel := map[string]bool{}
+	for _, c := range cs {
+		st.noteGenerated(c.meta.GeneratedAt)
+		st.sanitized += c.meta.InvalidUTF8
+		for _, e := range c.meta.CatalogErrors {
+			st.warn(WarnCatalogErrors, "catalog.json reports an error: "+e)
+		}
+		for _, t := range c.tables {
+			if _, ok := st.tableByID[t.UniqueID]; ok {
+				continue
+			}
+			key := relKey(t.Database, t.Schema, t.Name)
+			if seenRel[key] {
+				continue
+			}
+			seenRel[key] = true
+			st.tableByID[t.UniqueID] = len(st.tables)
+			st.tables = append(st.tables, t)
+		}
+	}
+}
+
+// chooseAdapter takes the adapter from the options, the newest manifest or
+// the catalog's type names, in that order.
+func (st *build) chooseAdapter() {
+	st.adapter = strings.ToLower(st.b.opts.AdapterType)
+	if st.adapter == "" {
+		newest := time.Time{}
+		for _, m := range st.b.manifests {
+			if m.meta.AdapterType != "" && (st.adapter == "" || m.meta.GeneratedAt.After(newest)) {
+				st.adapter, newest = m.meta.AdapterType, m.meta.GeneratedAt
+			}
+		}
+	}
+	if st.adapter == "" {
+		st.adapter = inferAdapter(st.tables)
+		if st.adapter == "" && len(st.tables) > 0 {
+			st.warn(WarnUnknownAdapter, "the warehouse adapter is unknown (no manifest metadata.adapter_type); relations are matched case-insensitively")
+		}
+	}
+	st.snap.AdapterType = st.adapter
+}
+
+// inferAdapter guesses the adapter from catalog column type names.
+func inferAdapter(tables []CatalogTable) string {
+	for _, t := range tables {
+		for _, c := range t.Columns {
+			switch {
+			case c.Type == "STRING" || c.Type == "INT64" || strings.HasPrefix(c.Type, "ARRAY<") || strings.HasPrefix(c.Type, "STRUCT<"):
+				return "bigquery"
+			case strings.HasPrefix(c.Type, "VARCHAR2"):
+				return "oracle"
+			case c.Type == "TEXT" || c.Type == "VARIANT" || c.Type == "TIMESTAMP_NTZ" || c.Type == "TIMESTAMP_LTZ":
+				return "snowflake"
+			case strings.HasPrefix(c.Type, "character varying") || c.Type == "timestamp without time zone":
+				return "postgres"
+			}
+		}
+	}
+	return ""
+}
+
+func (st *build) makeAssets() {
+	ids := make([]string, 0, len(st.nodes))
+	for id := range st.nodes {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	st.order = ids
+	for _, id := range ids {
+		st.assets[id] = st.makeAsset(st.nodes[id])
+	}
+}
+
+func normPath(p string) string { return strings.ReplaceAll(p, `\`, "/") }
+
+func (st *build) makeAsset(n *ManifestNode) *Asset {
+	a := &Asset{
+		UniqueID:        st.s(n.UniqueID),
+		Type:            assetTypes[n.ResourceType],
+		Name:            st.s(n.Name),
+		PackageName:     st.s(n.PackageName),
+		Description:     st.s(n.Description),
+		Database:        st.s(n.Database),
+		Schema:          st.s(n.Schema),
+		Identifier:      st.s(firstNonEmpty(n.Alias, n.Identifier)),
+		RelationName:    st.s(n.RelationName),
+		Materialization: st.s(n.Config.Materialized),
+		Language:        st.s(n.Language),
+		Access:          st.s(firstNonEmpty(n.Access, n.Config.Access)),
+		Version:         st.s(n.Version),
+		Enabled:         n.Section != "disabled" && (n.Config.Enabled == nil || *n.Config.Enabled),
+		Path:            st.s(normPath(firstNonEmpty(n.OriginalFilePath, n.Path))),
+		RawCode:         st.s(n.RawCode),
+		CompiledCode:    st.s(n.CompiledCode),
+		SourceName:      st.s(n.SourceName),
+		Loader:          st.s(n.Loader),
+		Severity:        strings.ToLower(st.s(n.Config.Severity)),
+		URL:             st.s(n.URL),
+		Label:           st.s(n.Label),
+		Group:           st.s(firstNonEmpty(n.Group, n.Config.Group)),
+	}
+	if n.ResourceType == string(TypeSource) {
+		a.Identifier = st.s(firstNonEmpty(n.Identifier, n.Name))
+	} else if a.Identifier == "" && a.Schema != "" {
+		a.Identifier = a.Name
+	}
+	if !strings.EqualFold(n.ChecksumName, "none") {
+		a.Checksum = st.s(n.Checksum)
+	}
+	a.Tags = st.tags(n.Config.Tags, n.Tags)
+	a.Meta = mergeMeta(n.Meta, n.Config.Meta)
+	switch a.Type {
+	case TypeTest:
+		if tm := n.TestMetadata; tm != nil {
+			a.TestName = st.s(tm.Name)
+			a.TestNamespace = st.s(tm.Namespace)
+		}
+		a.TestColumnName = st.s(n.ColumnName)
+		if a.TestColumnName == "" && n.TestMetadata != nil {
+			a.TestColumnName = st.s(n.TestMetadata.ColumnName)
+		}
+		a.TestedUniqueID = st.s(testedNode(n, st.nodes))
+	case TypeUnitTest:
+		a.TestedUniqueID = st.s(testedNode(n, st.nodes))
+	case TypeExposure:
+		a.ExposureType = st.s(n.Kind)
+		a.Maturity = st.s(n.Maturity)
+	case TypeMetric:
+		a.MetricType = st.s(n.Kind)
+	}
+	a.Owner = st.s(firstNonEmpty(ownerFromMeta(n.Meta), ownerFromMeta(n.Config.Meta), n.Owner.preferred()))
+	if a.Owner == "" && a.Group != "" {
+		a.Owner = st.s(st.groups[a.Group].preferred())
+	}
+	return a
+}
+
+// preferred returns the owner's email, else its name.
+func (o ManifestOwner) preferred() string { return firstNonEmpty(o.Email, o.Name) }
+
+// tags returns the union of tag lists, de-duplicated and sorted.
+func (st *build) tags(lists ...[]string) []string {
+	var out []string
+	for _, l := range lists {
+		for _, t := range l {
+			if t = st.s(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// testedNode returns the node a test is attached to: attached_node, the
+// only depends_on node, the depends_on node named in kwargs.model, or the
+// first depends_on node.
+func testedNode(n *ManifestNode, nodes map[string]*ManifestNode) string {
+	if n.AttachedNode != "" {
+		return n.AttachedNode
+	}
+	if len(n.DependsOn) == 1 {
+		return n.DependsOn[0]
+	}
+	if len(n.DependsOn) == 0 {
+		return ""
+	}
+	if n.TestMetadata != nil && n.TestMetadata.Model != "" {
+		model := n.TestMetadata.Model
+		for _, dep := range n.DependsOn {
+			d, ok := nodes[dep]
+			if !ok {
+				continue
+			}
+			var needles []string
+			if d.ResourceType == string(TypeSource) {
+				needles = []string{"source('" + d.SourceName + "', '" + d.Name + "')", `source("` + d.SourceName + `", "` + d.Name + `")`}
+			} else {
+				needles = []string{"ref('" + d.Name + "')", `ref("` + d.Name + `")`}
+			}
+			for _, needle := range needles {
+				if strings.Contains(model, needle) {
+					return dep
+				}
+			}
+		}
+	}
+	return n.DependsOn[0]
+}
+
+// isCompileOnly reports whether run results come from a command that runs
+// nothing in the warehouse (docs generate, compile, ...). Without
+// args.which, results where every status is success and every adapter
+// response is empty are taken as compile-only.
+func isCompileOnly(meta ArtifactMeta, results []RunResult) bool {
+	switch strings.ToLower(meta.Command) {
+	case "generate", "docs", "compile", "parse", "list", "ls", "show", "debug", "deps", "clean", "init":
+		return true
+	case "":
+		if len(results) == 0 {
+			return false
+		}
+		for _, r := range results {
+			if r.Status != "success" || r.AdapterResponse != nil {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// applyRunResults records test results and last runs, and returns the set
+// of nodes some run built successfully.
+func (st *build) applyRunResults() map[string]bool {
+	built := map[string]bool{}
+	type trKey struct {
+		id    string
+		run   int64
+		invoc string
+	}
+	seenTR := map[trKey]int{}
+	for _, run := range st.b.runs {
+		st.noteGenerated(run.meta.GeneratedAt)
+		st.sanitized += run.meta.InvalidUTF8
+		if len(st.b.manifests) == 0 {
+			st.warn(WarnUnknownResult, "run_results.json was added without a manifest.json; its results cannot be attached to nodes")
+			continue
+		}
+		if isCompileOnly(run.meta, run.results) {
+			what := run.meta.Command
+			if what == "" {
+				what = "a compile-only command"
+			}
+			st.warn(WarnCompileOnly, fmt.Sprintf("run_results.json from `%s` holds no executions and was not used as run history", what))
+			continue
+		}
+		for _, r := range run.results {
+			a, ok := st.assets[r.UniqueID]
+			if !ok {
+				if !st.skipped[r.UniqueID] && r.UniqueID != "" {
+					st.warn(WarnUnknownResult, fmt.Sprintf("run_results.json has a result for %s, which no manifest lists; it is ignored", st.s(r.UniqueID)))
+				}
+				continue
+			}
+			at := firstTime(r.ExecutedAt(), run.prov.FinishedAt, run.meta.GeneratedAt)
+			status := st.s(r.Status)
+			if status == "success" || status == "pass" || status == "fail" || status == "warn" {
+				built[a.UniqueID] = true
+			}
+			if newer(at, run.prov.RunID, a.LastRunAt, a.LastRunID) {
+				a.LastRunStatus, a.LastRunAt = status, at
+				a.LastRunID, a.LastJobID = run.prov.RunID, run.prov.JobID
+				a.ExecutionSeconds = r.ExecutionTime
+			}
+			if a.Type != TypeTest && a.Type != TypeUnitTest {
+				continue
+			}
+			tr := TestResult{
+				TestUniqueID:     a.UniqueID,
+				RunID:            run.prov.RunID,
+				JobID:            run.prov.JobID,
+				Status:           status,
+				Failures:         r.Failures,
+				Message:          st.s(r.Message),
+				ExecutedAt:       at,
+				ExecutionSeconds: r.ExecutionTime,
+				InvocationID:     run.meta.InvocationID,
+			}
+			k := trKey{a.UniqueID, tr.RunID, tr.InvocationID}
+			if i, dup := seenTR[k]; dup {
+				if tr.ExecutedAt.After(st.snap.TestResults[i].ExecutedAt) {
+					st.snap.TestResults[i] = tr
+				}
+				continue
+			}
+			seenTR[k] = len(st.snap.TestResults)
+			st.snap.TestResults = append(st.snap.TestResults, tr)
+		}
+	}
+	return built
+}
+
+func firstTime(ts ...time.Time) time.Time {
+	for _, t := range ts {
+		if !t.IsZero() {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// newer reports whether an execution at (at, run) supersedes (curAt, curRun).
+func newer(at time.Time, run int64, curAt time.Time, curRun int64) bool {
+	if curAt.IsZero() && curRun == 0 {
+		return true
+	}
+	if c := at.Compare(curAt); c != 0 {
+		return c > 0
+	}
+	return run > curRun
+}
+
+// relationTypes are the asset types matched to warehouse relations.
+var relationTypes = map[ResourceType]bool{TypeModel: true, TypeSeed: true, TypeSnapshot: true, TypeSource: true}
+
+// match builds Relations from the catalog and a Match for every model,
+// seed, snapshot and source, then merges columns.
+func (st *build) match(built map[string]bool) {
+	ix := newRelationIndex(st.tables)
+	for _, t := range st.tables {
+		rel := Relation{
+			Database: st.s(t.Database), Schema: st.s(t.Schema), Name: st.s(t.Name),
+			Kind: RelationKind(t.Type), Owner: st.s(t.Owner), Comment: st.s(t.Comment),
+		}
+		rel.RowCount = statInt(t.Stats, "row_count", "num_rows", "rows")
+		rel.Bytes = statInt(t.Stats, "bytes", "num_bytes", "size_bytes")
+		st.snap.Relations = append(st.snap.Relations, rel)
+	}
+	for _, id := range st.order {
+		n, a := st.nodes[id], st.assets[id]
+		table := -1
+		if relationTypes[a.Type] {
+			m := Match{UniqueID: a.UniqueID}
+			refs := expectedRelations(n, st.adapter, st.quoting)
+			if len(refs) > 0 {
+				m.Database, m.Schema, m.Name = st.s(refs[0].Database), st.s(refs[0].Schema), st.s(refs[0].Name)
+			}
+			switch {
+			case !a.Enabled:
+				m.Status, m.Reason = MatchDisabled, "the node is disabled"
+			case strings.EqualFold(a.Materialization, "ephemeral"):
+				m.Status, m.Reason = MatchEphemeral, "ephemeral models build no relation"
+			default:
+				i, rule := ix.find(refs, n.UniqueID)
+				if i >= 0 {
+					table = i
+					t := st.tables[i]
+					m.Status, m.Rule = MatchMatched, rule
+					m.Database, m.Schema, m.Name = st.s(t.Database), st.s(t.Schema), st.s(t.Name)
+				} else {
+					m.Status, m.Reason = st.noMatch(a, refs, built[a.UniqueID])
+				}
+			}
+			st.snap.Matches = append(st.snap.Matches, m)
+		} else if i, ok := st.tableByID[id]; ok {
+			table = i // e.g. a test stored with store_failures
+		}
+		var ct *CatalogTable
+		if table >= 0 {
+			ct = &st.tables[table]
+			if a.Owner == "" {
+				a.Owner = st.s(ct.Owner)
+			}
+		}
+		st.snap.Columns = append(st.snap.Columns, st.mergeColumns(a.UniqueID, n.Columns, ct)...)
+	}
+}
+
+// noMatch says why an enabled, materialised node has no catalog relation.
+func (st *build) noMatch(a *Asset, refs []relationRef, built bool) (MatchStatus, string) {
+	where := "the relation"
+	if len(refs) > 0 {
+		where = strings.TrimPrefix(refs[0].Database+"."+refs[0].Schema+"."+refs[0].Name, ".")
+	}
+	switch {
+	case len(st.b.catalogs) == 0:
+		if a.Type == TypeSource || built {
+			return MatchMissingCatalog, "no catalog.json was provided; run `dbt docs generate` in a job to match " + where
+		}
+		return MatchNotBuilt, "no run built the node and no catalog.json was provided"
+	case a.Type == TypeSource:
+		return MatchMissingCatalog, where + " is not in catalog.json; check the source's database, schema and identifier"
+	case built:
+		return MatchMissingCatalog, where + " was built but is not in catalog.json; the catalog may predate the build or come from another target"
+	case a.LastRunStatus != "":
+		return MatchNotBuilt, "the last run ended with status " + a.LastRunStatus + " and " + where + " is not in catalog.json"
+	}
+	return MatchNotBuilt, "no run result and " + where + " is not in catalog.json"
+}
+
+// statInt returns the first of the stats ids that holds a number.
+func statInt(stats []CatalogStat, ids ...string) *int64 {
+	for _, id := range ids {
+		for _, s := range stats {
+			if s.ID == id {
+				if v, ok := s.Int64(); ok {
+					return &v
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// makeEdges turns depends_on and test attachments into lineage edges,
+// warning about references to nodes no manifest lists.
+func (st *build) makeEdges() {
+	seen := map[Edge]bool{}
+	add := func(up string, down *Asset) {
+		if up == "" || up == down.UniqueID {
+			return
+		}
+		ua, ok := st.assets[up]
+		if !ok {
+			if !st.skipped[up] {
+				st.warn(WarnDanglingRef, fmt.Sprintf("%s depends on %s, which no manifest lists; the edge is dropped", down.UniqueID, clean(up)))
+			}
+			return
+		}
+		e := Edge{Upstream: ua.UniqueID, Downstream: down.UniqueID}
+		if !seen[e] {
+			seen[e] = true
+			st.snap.Edges = append(st.snap.Edges, e)
+		}
+	}
+	for _, id := range st.order {
+		n, a := st.nodes[id], st.assets[id]
+		for _, dep := range n.DependsOn {
+			add(dep, a)
+		}
+		if a.Type == TypeTest || a.Type == TypeUnitTest {
+			add(testedNode(n, st.nodes), a)
+		}
+	}
+}
+
+func (st *build) applyFreshness() {
+	type key struct {
+		id    string
+		run   int64
+		invoc string
+	}
+	seen := map[key]bool{}
+	for _, src := range st.b.sources {
+		st.noteGenerated(src.meta.GeneratedAt)
+		st.sanitized += src.meta.InvalidUTF8
+		if len(st.b.manifests) == 0 {
+			st.warn(WarnUnknownResult, "sources.json was added without a manifest.json; its results cannot be attached to sources")
+			continue
+		}
+		for _, r := range src.results {
+			a, ok := st.assets[r.UniqueID]
+			if !ok || a.Type != TypeSource {
+				st.warn(WarnUnknownResult, fmt.Sprintf("sources.json has a freshness result for %s, which no manifest lists as a source; it is ignored", st.s(r.UniqueID)))
+				continue
+			}
+			k := key{a.UniqueID, src.prov.RunID, src.meta.InvocationID}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			st.snap.Freshness = append(st.snap.Freshness, Freshness{
+				SourceUniqueID: a.UniqueID,
+				RunID:          src.prov.RunID,
+				JobID:          src.prov.JobID,
+				Status:         st.s(r.Status),
+				MaxLoadedAt:    r.MaxLoadedAt,
+				SnapshottedAt:  firstTime(r.SnapshottedAt, src.prov.FinishedAt, src.meta.GeneratedAt),
+				AgeSeconds:     r.AgeSeconds,
+				Criteria:       r.Criteria,
+				Message:        st.s(r.Error),
+			})
+		}
+	}
+}
+
+// finish fills assets and sorts every slice.
+func (st *build) finish() {
+	s := st.snap
+	s.Assets = make([]Asset, 0, len(st.order))
+	for _, id := range st.order {
+		s.Assets = append(s.Assets, *st.assets[id])
+	}
+	if st.sanitized > 0 {
+		s.Warnings = append(s.Warnings, Warning{Code: WarnSanitized,
+			Message: "strings with NUL bytes or invalid UTF-8 were sanitised (NUL removed, invalid bytes replaced by U+FFFD)",
+			Count:   st.sanitized})
+	}
+	slices.SortStableFunc(s.Columns, func(a, b Column) int { return cmp.Compare(a.AssetUniqueID, b.AssetUniqueID) })
+	slices.SortFunc(s.Edges, func(a, b Edge) int {
+		return cmp.Or(cmp.Compare(a.Upstream, b.Upstream), cmp.Compare(a.Downstream, b.Downstream))
+	})
+	slices.SortFunc(s.TestResults, func(a, b TestResult) int {
+		return cmp.Or(cmp.Compare(a.TestUniqueID, b.TestUniqueID), a.ExecutedAt.Compare(b.ExecutedAt),
+			cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.InvocationID, b.InvocationID))
+	})
+	slices.SortFunc(s.Freshness, func(a, b Freshness) int {
+		return cmp.Or(cmp.Compare(a.SourceUniqueID, b.SourceUniqueID), a.SnapshottedAt.Compare(b.SnapshottedAt), cmp.Compare(a.RunID, b.RunID))
+	})
+	slices.SortFunc(s.Relations, func(a, b Relation) int { return cmp.Compare(a.Key(), b.Key()) })
+	slices.SortFunc(s.Matches, func(a, b Match) int { return cmp.Compare(a.UniqueID, b.UniqueID) })
+	slices.SortStableFunc(s.Warnings, func(a, b Warning) int {
+		return cmp.Or(cmp.Compare(a.Code, b.Code), cmp.Compare(a.Message, b.Message))
+	})
+}

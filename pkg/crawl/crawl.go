@@ -1,0 +1,598 @@
+// Package crawl turns the parts into the product: it plans a crawl of a dbt
+// Cloud account (projects, environments, jobs and runs, filtered), fetches
+// each environment's applied state and new run artifacts, merges them into
+// one snapshot, and writes it to the store in one transaction per
+// environment.
+//
+// A crawl is incremental: per environment it remembers the newest run of
+// each job it processed and the Discovery API's applied.lastUpdatedAt, so a
+// crawl with nothing new makes only the listing calls and one Discovery
+// probe, downloads no artifact and writes no asset row.
+package crawl
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/admin"
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+	"github.com/dbt-crawler/dbt-crawler/pkg/config"
+	"github.com/dbt-crawler/dbt-crawler/pkg/discovery"
+	"github.com/dbt-crawler/dbt-crawler/pkg/store"
+)
+
+// Status values of an environment's crawl.
+const (
+	StatusSucceeded = "succeeded" // a snapshot was written
+	StatusUnchanged = "unchanged" // nothing new in dbt Cloud; nothing written
+	StatusFailed    = "failed"    // nothing written; the previous catalog is intact
+	StatusSkipped   = "skipped"   // another process was crawling the environment
+)
+
+// Options configure a Crawler.
+type Options struct {
+	// Projects, Environments and Jobs filter the scope; exclude wins.
+	Projects     config.Filter
+	Environments config.Filter
+	Jobs         config.Filter
+	// IncludeDevelopment also crawls development environments.
+	IncludeDevelopment bool
+	// Concurrency is how many environments are crawled at once (default 2).
+	Concurrency int
+	// MaxArtifactBytes and MaxJSONDepth bound every artifact decode.
+	MaxArtifactBytes int64
+	MaxJSONDepth     int
+	// Logger receives progress and problems; nil means none.
+	Logger *zap.Logger
+	// Progress, when set, is called as each environment moves through its
+	// phases. It must be safe for concurrent use.
+	Progress func(Progress)
+}
+
+// Progress is one step of one environment's crawl.
+type Progress struct {
+	Scope catalog.Scope
+	Phase string // plan, fetch, build, write, done
+	Items int
+	Bytes int64
+}
+
+// Crawler crawls one dbt Cloud account into the store.
+type Crawler struct {
+	admin *admin.Client
+	disc  *discovery.Client // nil: artifacts only
+	store *store.Store
+	opts  Options
+	log   *zap.Logger
+}
+
+// New returns a Crawler. disc may be nil to crawl from artifacts alone.
+func New(adminClient *admin.Client, disc *discovery.Client, st *store.Store, opts Options) *Crawler {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 2
+	}
+	log := opts.Logger
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Crawler{admin: adminClient, disc: disc, store: st, opts: opts, log: log.Named("crawl")}
+}
+
+// Report is the outcome of one crawl of an account.
+type Report struct {
+	AccountID    int64
+	StartedAt    time.Time
+	FinishedAt   time.Time
+	Environments []EnvReport
+	// Err is a failure before any environment could be crawled (listing
+	// projects, environments or jobs).
+	Err error
+}
+
+// EnvReport is the outcome of one environment's crawl.
+type EnvReport struct {
+	Scope     catalog.Scope
+	Status    string
+	CrawlID   int64
+	Result    store.ApplyResult
+	Complete  bool
+	Discovery bool
+	NewRuns   int
+	Requests  int64
+	Retries   int64
+	RateLimit int64
+	Bytes     int64
+	Artifacts int64
+	Durations map[string]float64
+	Warnings  []catalog.Warning
+	Err       error
+}
+
+// Failed reports whether the crawl or any environment failed.
+func (r *Report) Failed() bool {
+	if r.Err != nil {
+		return true
+	}
+	for _, e := range r.Environments {
+		if e.Status == StatusFailed {
+			return true
+		}
+	}
+	return false
+}
+
+// Error joins the failures of the report, or returns nil.
+func (r *Report) Error() error {
+	var errs []error
+	if r.Err != nil {
+		errs = append(errs, r.Err)
+	}
+	for _, e := range r.Environments {
+		if e.Status == StatusFailed && e.Err != nil {
+			errs = append(errs, fmt.Errorf("environment %d (%s / %s): %w", e.Scope.EnvironmentID, e.Scope.ProjectName, e.Scope.EnvironmentName, e.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// envPlan is one environment to crawl, with its selected jobs.
+type envPlan struct {
+	scope catalog.Scope
+	jobs  []admin.Job
+}
+
+// Run crawls every selected environment. One failing environment does not
+// stop the others; each gets its own report and catalog.crawls row.
+func (c *Crawler) Run(ctx context.Context) *Report {
+	rep := &Report{AccountID: c.admin.AccountID(), StartedAt: time.Now()}
+	plans, err := c.plan(ctx)
+	if err != nil {
+		rep.Err = err
+		rep.FinishedAt = time.Now()
+		return rep
+	}
+	reports := make([]EnvReport, len(plans))
+	sem := make(chan struct{}, c.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i, p := range plans {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				reports[i] = EnvReport{Scope: p.scope, Status: StatusFailed, Err: ctx.Err()}
+				return
+			}
+			defer func() { <-sem }()
+			reports[i] = c.crawlEnvironment(ctx, p)
+		}()
+	}
+	wg.Wait()
+	rep.Environments = reports
+	rep.FinishedAt = time.Now()
+	return rep
+}
+
+// plan lists projects, environments and jobs and applies the filters.
+func (c *Crawler) plan(ctx context.Context) ([]envPlan, error) {
+	var plans []envPlan
+	for p, err := range c.admin.Projects(ctx) {
+		if err != nil {
+			return nil, fmt.Errorf("list projects: %w", err)
+		}
+		if !c.opts.Projects.Match(p.ID, p.Name) {
+			continue
+		}
+		var envs []admin.Environment
+		for e, err := range c.admin.Environments(ctx, p.ID) {
+			if err != nil {
+				return nil, fmt.Errorf("list environments of project %d: %w", p.ID, err)
+			}
+			if e.Type == "development" && !c.opts.IncludeDevelopment {
+				continue
+			}
+			if !c.opts.Environments.Match(e.ID, e.Name) {
+				continue
+			}
+			envs = append(envs, e)
+		}
+		if len(envs) == 0 {
+			continue
+		}
+		jobsByEnv := map[int64][]admin.Job{}
+		for j, err := range c.admin.Jobs(ctx, admin.JobFilter{ProjectID: p.ID}) {
+			if err != nil {
+				return nil, fmt.Errorf("list jobs of project %d: %w", p.ID, err)
+			}
+			if !c.opts.Jobs.Match(j.ID, j.Name) {
+				continue
+			}
+			jobsByEnv[j.EnvironmentID] = append(jobsByEnv[j.EnvironmentID], j)
+		}
+		for _, e := range envs {
+			plans = append(plans, envPlan{scope: e.Scope(p), jobs: jobsByEnv[e.ID]})
+		}
+	}
+	return plans, nil
+}
+
+// crawlEnvironment crawls one environment and records the outcome.
+func (c *Crawler) crawlEnvironment(ctx context.Context, p envPlan) EnvReport {
+	meter := &Meter{}
+	ctx = WithMeter(ctx, meter)
+	log := c.log.With(zap.Int64("environment_id", p.scope.EnvironmentID), zap.String("project", p.scope.ProjectName), zap.String("environment", p.scope.EnvironmentName))
+	er := EnvReport{Scope: p.scope, Durations: map[string]float64{}}
+	started := time.Now()
+
+	lock, ok, err := c.store.TryLockEnvironment(ctx, p.scope)
+	if err != nil {
+		er.Status, er.Err = StatusFailed, err
+		return c.finishReport(ctx, log, er, started, meter, nil)
+	}
+	if !ok {
+		er.Status = StatusSkipped
+		log.Info("another crawler process is crawling this environment; skipped")
+		return c.finishReport(ctx, log, er, started, meter, nil)
+	}
+	defer lock.Unlock(ctx)
+
+	snap, rec, err := c.fetchAndBuild(ctx, log, p, &er)
+	if err != nil {
+		er.Status, er.Err = StatusFailed, err
+		return c.finishReport(ctx, log, er, started, meter, nil)
+	}
+	if snap == nil {
+		er.Status = StatusUnchanged
+		return c.finishReport(ctx, log, er, started, meter, nil)
+	}
+	er.Status = StatusSucceeded
+	er.Complete = snap.Complete
+	er.Warnings = snap.Warnings
+	return c.finishReport(ctx, log, er, started, meter, func(r *store.CrawlRecord) error {
+		t := time.Now()
+		c.progress(p.scope, "write", len(snap.Assets), 0)
+		res, err := c.store.Apply(ctx, snap, r)
+		er.Durations["write"] = time.Since(t).Seconds()
+		rec.Durations["write"] = er.Durations["write"]
+		if err != nil {
+			return err
+		}
+		er.Result = res
+		er.CrawlID = res.CrawlID
+		return nil
+	})
+}
+
+// finishReport fills the traffic counters and writes the crawl report: in
+// the Apply transaction when write is given, else as its own row.
+func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvReport, started time.Time, m *Meter, write func(*store.CrawlRecord) error) EnvReport {
+	rec := func() store.CrawlRecord {
+		er.Requests = m.Requests.Load()
+		er.Retries = max(0, m.Requests.Load()-m.Logical.Load())
+		er.RateLimit = m.RateLimited.Load()
+		er.Bytes = m.Bytes.Load()
+		er.Artifacts = m.Artifacts.Load()
+		errText := ""
+		if er.Err != nil {
+			errText = c.admin.Redact(er.Err.Error())
+		}
+		return store.CrawlRecord{
+			StartedAt: started, FinishedAt: time.Now(), Status: er.Status,
+			APIRequests: int(er.Requests), APIRetries: int(er.Retries), RateLimitWaits: int(er.RateLimit),
+			BytesDownloaded: er.Bytes, ArtifactsDownloaded: int(er.Artifacts),
+			Durations: er.Durations, Warnings: er.Warnings, Error: errText,
+		}
+	}
+	if write != nil {
+		r := rec()
+		if err := write(&r); err != nil {
+			er.Status, er.Err = StatusFailed, err
+			write = nil
+		}
+	}
+	if write == nil && er.Status != StatusSkipped {
+		r := rec()
+		id, err := c.store.RecordCrawl(context.WithoutCancel(ctx), er.Scope, r)
+		if err != nil {
+			log.Error("record crawl report", zap.Error(err))
+		}
+		er.CrawlID = id
+	}
+	fields := []zap.Field{zap.String("status", er.Status), zap.Int64("requests", er.Requests), zap.Int64("bytes", er.Bytes),
+		zap.Int("inserted", er.Result.Inserted), zap.Int("updated", er.Result.Updated), zap.Int("archived", er.Result.Archived),
+		zap.Duration("duration", time.Since(started))}
+	if er.Err != nil {
+		log.Error("environment crawl failed; the previous catalog is unchanged", append(fields, zap.String("error", c.admin.Redact(er.Err.Error())))...)
+	} else {
+		log.Info("environment crawled", fields...)
+	}
+	c.progress(er.Scope, "done", 0, er.Bytes)
+	return er
+}
+
+func (c *Crawler) progress(sc catalog.Scope, phase string, items int, bytes int64) {
+	if c.opts.Progress != nil {
+		c.opts.Progress(Progress{Scope: sc, Phase: phase, Items: items, Bytes: bytes})
+	}
+}
+
+// fetchAndBuild plans and fetches one environment and returns its merged
+// snapshot, or nil when nothing changed since the last crawl.
+func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan, er *EnvReport) (*catalog.Snapshot, *store.CrawlRecord, error) {
+	t := time.Now()
+	c.progress(p.scope, "plan", len(p.jobs), 0)
+	state, err := c.store.EnvironmentState(ctx, p.scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	runs, watermarks, err := c.newRuns(ctx, p, state)
+	if err != nil {
+		return nil, nil, err
+	}
+	er.NewRuns = len(runs)
+
+	// The Discovery probe: one request that says whether the applied state
+	// moved since the last crawl.
+	var info discovery.EnvironmentInfo
+	useDisc := c.disc != nil
+	if useDisc {
+		info, err = c.disc.Info(ctx, p.scope.EnvironmentID)
+		if err != nil {
+			if !discoveryUnavailable(err) {
+				return nil, nil, fmt.Errorf("discovery: %w", err)
+			}
+			useDisc = false
+			er.Warnings = append(er.Warnings, catalog.Warning{Code: "discovery_unavailable", Message: "Discovery API unavailable; crawled from artifacts alone: " + c.admin.Redact(err.Error()), Count: 1})
+		} else if !info.HasAppliedState {
+			useDisc = false
+		}
+	}
+	er.Discovery = useDisc
+	er.Durations["plan"] = time.Since(t).Seconds()
+	if state.Known && state.LastCrawlComplete && len(runs) == 0 &&
+		(!useDisc || info.LastUpdatedAt.Equal(state.AppliedUpdatedAt)) {
+		log.Debug("nothing new since the last crawl")
+		return nil, nil, nil
+	}
+
+	// Fetch: the applied state, then the artifacts.
+	t = time.Now()
+	c.progress(p.scope, "fetch", len(runs), 0)
+	complete := true
+	var base *catalog.Snapshot
+	if useDisc {
+		base, err = c.disc.AppliedState(ctx, p.scope.EnvironmentID)
+		var pe *discovery.PartialError
+		switch {
+		case errors.As(err, &pe) && base != nil:
+			complete = false
+		case err != nil:
+			return nil, nil, fmt.Errorf("discovery applied state: %w", err)
+		}
+	}
+	builder := catalog.NewBuilder(p.scope, catalog.BuildOptions{
+		AdapterType: info.AdapterType,
+		Decode:      catalog.DecodeOptions{MaxBytes: c.opts.MaxArtifactBytes, MaxDepth: c.opts.MaxJSONDepth},
+	})
+	var warnings []catalog.Warning
+	warn := func(code, msg string) { warnings = append(warnings, catalog.Warning{Code: code, Message: msg, Count: 1}) }
+
+	// The definitions: manifest and catalog of the newest successful run
+	// that generated docs (else the newest run with a manifest). Runs of
+	// earlier crawls count too: a new test run must not make the crawl
+	// forget the model definitions.
+	docsRun, err := c.latestRun(ctx, p, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if docsRun == nil {
+		docsRun, err = c.latestRun(ctx, p, false)
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	if docsRun == nil && base == nil {
+		warn("no_artifacts", "no finished run with artifacts and no Discovery applied state: nothing to crawl yet")
+		return nil, nil, fmt.Errorf("environment has no finished run with artifacts yet, and no Discovery applied state: run a job that builds the project (with \"Generate docs on run\" for catalog.json)")
+	}
+	if docsRun != nil {
+		prov := catalog.Provenance{RunID: docsRun.ID, JobID: docsRun.JobDefinitionID, FinishedAt: docsRun.FinishedAt.Time}
+		if err := c.fetch(ctx, docsRun.ID, "manifest.json", func(r io.Reader) error { return builder.AddManifest(r, prov) }); err != nil {
+			if base == nil {
+				return nil, nil, err
+			}
+			complete = false
+			warn("artifact_failed", err.Error())
+		}
+		if docsRun.HasDocsGenerated {
+			if err := c.fetch(ctx, docsRun.ID, "catalog.json", builder.AddCatalog); err != nil {
+				complete = false
+				warn("artifact_failed", err.Error())
+			}
+		} else {
+			warn("no_catalog", "no successful run generated docs, so there is no catalog.json: enable \"Generate docs on run\" on a job for warehouse columns and relations")
+		}
+	}
+
+	// History: run_results.json of every new run, failed runs included.
+	failedJobRun := map[int64]int64{} // job -> lowest run whose artifacts failed
+	for _, r := range runs {
+		prov := catalog.Provenance{RunID: r.ID, JobID: r.JobDefinitionID, FinishedAt: r.FinishedAt.Time}
+		if !r.ArtifactsSaved {
+			continue
+		}
+		err := c.fetch(ctx, r.ID, "run_results.json", func(rd io.Reader) error { return builder.AddRunResults(rd, prov) })
+		if err != nil {
+			if admin.IsNotFound(err) {
+				continue // a run that failed before writing results
+			}
+			complete = false
+			warn("artifact_failed", err.Error())
+			if v, ok := failedJobRun[r.JobDefinitionID]; !ok || r.ID < v {
+				failedJobRun[r.JobDefinitionID] = r.ID
+			}
+		}
+	}
+	// Freshness: sources.json of the newest new run that generated it.
+	for _, r := range slices.Backward(runs) {
+		if !r.HasSourcesGenerated {
+			continue
+		}
+		prov := catalog.Provenance{RunID: r.ID, JobID: r.JobDefinitionID, FinishedAt: r.FinishedAt.Time}
+		if err := c.fetch(ctx, r.ID, "sources.json", func(rd io.Reader) error { return builder.AddSources(rd, prov) }); err != nil {
+			complete = false
+			warn("artifact_failed", err.Error())
+			if v, ok := failedJobRun[r.JobDefinitionID]; !ok || r.ID < v {
+				failedJobRun[r.JobDefinitionID] = r.ID
+			}
+		}
+		break
+	}
+	er.Durations["fetch"] = time.Since(t).Seconds()
+
+	// Build and merge.
+	t = time.Now()
+	c.progress(p.scope, "build", len(runs), 0)
+	art := builder.Build()
+	snap := Merge(p.scope, base, art)
+	snap.Complete = complete
+	snap.AppliedUpdatedAt = info.LastUpdatedAt
+	if !complete {
+		// An incomplete crawl must be retried: leave the probe stamp as it was.
+		snap.AppliedUpdatedAt = state.AppliedUpdatedAt
+	}
+	for _, w := range warnings {
+		snap.AddWarning(w.Code, w.Message)
+	}
+	for _, w := range er.Warnings {
+		snap.AddWarning(w.Code, w.Message)
+	}
+	for _, j := range p.jobs {
+		snap.Jobs = append(snap.Jobs, catalog.Job{ID: j.ID, EnvironmentID: j.EnvironmentID, Name: j.Name,
+			GenerateDocs: j.GenerateDocs, RunFreshness: j.RunGenerateSources, ExecuteSteps: j.ExecuteSteps, State: j.State})
+	}
+	for _, r := range runs {
+		snap.Runs = append(snap.Runs, r.Catalog())
+	}
+	for job, wm := range watermarks {
+		if failed, ok := failedJobRun[job]; ok {
+			wm = min(wm, failed-1)
+		}
+		if wm > state.Watermarks[job] {
+			snap.Watermarks = append(snap.Watermarks, catalog.Watermark{JobID: job, LastRunID: wm})
+		}
+	}
+	slices.SortFunc(snap.Watermarks, func(a, b catalog.Watermark) int { return cmp.Compare(a.JobID, b.JobID) })
+	er.Durations["build"] = time.Since(t).Seconds()
+	return snap, &store.CrawlRecord{Durations: er.Durations}, nil
+}
+
+// newRuns lists the finished runs of the selected jobs newer than their
+// watermarks, oldest first, and the watermark each job can move to: its
+// newest finished run older than any run still in progress.
+func (c *Crawler) newRuns(ctx context.Context, p envPlan, state store.EnvironmentState) ([]admin.Run, map[int64]int64, error) {
+	if len(p.jobs) == 0 {
+		return nil, nil, nil
+	}
+	selected := map[int64]bool{}
+	floor := int64(-1)
+	for _, j := range p.jobs {
+		selected[j.ID] = true
+		wm := state.Watermarks[j.ID]
+		if floor < 0 || wm < floor {
+			floor = wm
+		}
+	}
+	var runs []admin.Run
+	unfinished := map[int64]int64{} // job -> lowest unfinished run
+	for r, err := range c.admin.Runs(ctx, admin.RunFilter{EnvironmentID: p.scope.EnvironmentID, IDGreaterThan: floor, OrderBy: "id"}) {
+		if err != nil {
+			return nil, nil, fmt.Errorf("list runs of environment %d: %w", p.scope.EnvironmentID, err)
+		}
+		if !selected[r.JobDefinitionID] || r.ID <= state.Watermarks[r.JobDefinitionID] {
+			continue
+		}
+		if !r.Status.IsFinished() {
+			if v, ok := unfinished[r.JobDefinitionID]; !ok || r.ID < v {
+				unfinished[r.JobDefinitionID] = r.ID
+			}
+			continue
+		}
+		runs = append(runs, r)
+	}
+	slices.SortFunc(runs, func(a, b admin.Run) int { return cmp.Compare(a.ID, b.ID) })
+	watermarks := map[int64]int64{}
+	for _, r := range runs {
+		if u, ok := unfinished[r.JobDefinitionID]; ok && r.ID > u {
+			continue
+		}
+		watermarks[r.JobDefinitionID] = max(watermarks[r.JobDefinitionID], r.ID)
+	}
+	// Runs after an unfinished one are processed now and again later; test
+	// results are deduplicated by (test, run), so that is harmless.
+	return runs, watermarks, nil
+}
+
+// latestRun returns the newest finished run of the selected jobs with saved
+// artifacts that succeeded and generated docs (docs true), or the newest
+// finished run with saved artifacts (docs false); nil when there is none.
+func (c *Crawler) latestRun(ctx context.Context, p envPlan, docs bool) (*admin.Run, error) {
+	if len(p.jobs) == 0 {
+		return nil, nil
+	}
+	selected := map[int64]bool{}
+	for _, j := range p.jobs {
+		selected[j.ID] = true
+	}
+	f := admin.RunFilter{EnvironmentID: p.scope.EnvironmentID, OrderBy: "-id"}
+	if docs {
+		yes := true
+		f.HasDocsGenerated = &yes
+		f.Status = admin.RunStatusSuccess
+	}
+	for r, err := range c.admin.Runs(ctx, f) {
+		if err != nil {
+			return nil, fmt.Errorf("list runs of environment %d: %w", p.scope.EnvironmentID, err)
+		}
+		if !selected[r.JobDefinitionID] || !r.Status.IsFinished() || !r.ArtifactsSaved {
+			continue
+		}
+		if docs && (!r.HasDocsGenerated || !r.Status.IsSuccess()) {
+			continue
+		}
+		return &r, nil
+	}
+	return nil, nil
+}
+
+// fetch streams one artifact into use.
+func (c *Crawler) fetch(ctx context.Context, runID int64, path string, use func(io.Reader) error) error {
+	body, err := c.admin.Artifact(ctx, runID, path, 0)
+	if err != nil {
+		return fmt.Errorf("download %s of run %d: %w", path, runID, err)
+	}
+	defer body.Close()
+	if m := meterFrom(ctx); m != nil {
+		m.Artifacts.Add(1)
+	}
+	if err := use(body); err != nil {
+		return fmt.Errorf("read %s of run %d: %w", path, runID, err)
+	}
+	return nil
+}
+
+// discoveryUnavailable reports whether a Discovery error means the API is
+// not available to this token or plan, so artifacts alone must do.
+func discoveryUnavailable(err error) bool {
+	var ae *discovery.AuthError
+	return errors.As(err, &ae)
+}

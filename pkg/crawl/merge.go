@@ -1,0 +1,225 @@
+package crawl
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+)
+
+// Merge combines an environment's Discovery applied state (base; nil when
+// Discovery is not used) with the snapshot built from its run artifacts
+// (art; never nil). The applied state is dbt's own merge of every job in the
+// environment, so its values win; artifacts fill what it lacks (YAML column
+// docs, metrics, semantic models, saved queries, nodes never built,
+// warehouse relations) and add run history. Assets are keyed by unique_id;
+// the newest execution wins. The result is sorted and deterministic.
+func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
+	out := &catalog.Snapshot{
+		Scope:       scope,
+		AdapterType: art.AdapterType,
+		GeneratedAt: art.GeneratedAt,
+		Relations:   art.Relations,
+		Matches:     art.Matches,
+	}
+	for _, w := range art.Warnings {
+		for range max(w.Count, 1) {
+			out.AddWarning(w.Code, w.Message)
+		}
+	}
+	if base == nil {
+		out.Assets = art.Assets
+		out.Columns = art.Columns
+		out.Edges = art.Edges
+		out.TestResults = art.TestResults
+		out.Freshness = art.Freshness
+		finish(out)
+		return out
+	}
+	out.AdapterType = cmp.Or(base.AdapterType, art.AdapterType)
+	if base.GeneratedAt.After(out.GeneratedAt) {
+		out.GeneratedAt = base.GeneratedAt
+	}
+	for _, w := range base.Warnings {
+		for range max(w.Count, 1) {
+			out.AddWarning(w.Code, w.Message)
+		}
+	}
+
+	// Assets.
+	artByID := make(map[string]int, len(art.Assets))
+	for i := range art.Assets {
+		artByID[art.Assets[i].UniqueID] = i
+	}
+	seen := make(map[string]bool, len(base.Assets)+len(art.Assets))
+	for _, d := range base.Assets {
+		if i, ok := artByID[d.UniqueID]; ok {
+			d = mergeAsset(d, art.Assets[i])
+		}
+		seen[d.UniqueID] = true
+		out.Assets = append(out.Assets, d)
+	}
+	for _, a := range art.Assets {
+		if !seen[a.UniqueID] {
+			seen[a.UniqueID] = true
+			out.Assets = append(out.Assets, a)
+		}
+	}
+
+	// Columns: the warehouse columns Discovery reports, described by YAML.
+	baseCols := groupColumns(base.Columns)
+	artCols := groupColumns(art.Columns)
+	for _, a := range out.Assets {
+		bc, ac := baseCols[a.UniqueID], artCols[a.UniqueID]
+		switch {
+		case len(bc) == 0:
+			out.Columns = append(out.Columns, ac...)
+		case len(ac) == 0:
+			out.Columns = append(out.Columns, bc...)
+		default:
+			out.Columns = append(out.Columns, mergeColumns(bc, ac)...)
+		}
+	}
+
+	// Lineage: the union, without edges to nodes that do not exist.
+	for _, set := range [][]catalog.Edge{base.Edges, art.Edges} {
+		for _, e := range set {
+			if seen[e.Upstream] && seen[e.Downstream] {
+				out.Edges = append(out.Edges, e)
+			}
+		}
+	}
+	out.TestResults = append(append(out.TestResults, art.TestResults...), base.TestResults...)
+	out.Freshness = append(append(out.Freshness, art.Freshness...), base.Freshness...)
+	finish(out)
+	return out
+}
+
+// mergeAsset fills the empty fields of the applied-state asset d from the
+// artifact asset a, and takes the newer execution.
+func mergeAsset(d, a catalog.Asset) catalog.Asset {
+	fill := func(dst *string, src string) {
+		if *dst == "" {
+			*dst = src
+		}
+	}
+	fill(&d.Name, a.Name)
+	fill(&d.PackageName, a.PackageName)
+	fill(&d.Description, a.Description)
+	fill(&d.Database, a.Database)
+	fill(&d.Schema, a.Schema)
+	fill(&d.Identifier, a.Identifier)
+	fill(&d.RelationName, a.RelationName)
+	fill(&d.Materialization, a.Materialization)
+	fill(&d.Language, a.Language)
+	fill(&d.Access, a.Access)
+	fill(&d.Version, a.Version)
+	fill(&d.Owner, a.Owner)
+	fill(&d.Path, a.Path)
+	fill(&d.RawCode, a.RawCode)
+	fill(&d.CompiledCode, a.CompiledCode)
+	fill(&d.Checksum, a.Checksum)
+	fill(&d.SourceName, a.SourceName)
+	fill(&d.Loader, a.Loader)
+	fill(&d.TestName, a.TestName)
+	fill(&d.TestColumnName, a.TestColumnName)
+	fill(&d.TestedUniqueID, a.TestedUniqueID)
+	fill(&d.Severity, a.Severity)
+	fill(&d.URL, a.URL)
+	fill(&d.Label, a.Label)
+	if len(d.Tags) == 0 {
+		d.Tags = a.Tags
+	}
+	if len(d.Meta) == 0 || string(d.Meta) == "{}" {
+		d.Meta = a.Meta
+	}
+	if !d.Enabled {
+		d.Enabled = a.Enabled
+	}
+	if a.LastRunAt.After(d.LastRunAt) {
+		d.LastRunStatus, d.LastRunAt, d.LastRunID, d.LastJobID, d.ExecutionSeconds =
+			a.LastRunStatus, a.LastRunAt, a.LastRunID, a.LastJobID, a.ExecutionSeconds
+	}
+	return d
+}
+
+func groupColumns(cols []catalog.Column) map[string][]catalog.Column {
+	m := map[string][]catalog.Column{}
+	for _, c := range cols {
+		m[c.AssetUniqueID] = append(m[c.AssetUniqueID], c)
+	}
+	return m
+}
+
+// mergeColumns keeps the warehouse columns (names, types, ordinals) and
+// takes descriptions, tags and meta from the YAML columns, matching names
+// case-insensitively. YAML columns the warehouse lacks are kept too.
+func mergeColumns(warehouse, yaml []catalog.Column) []catalog.Column {
+	byName := make(map[string]int, len(yaml))
+	for i, c := range yaml {
+		byName[strings.ToLower(c.Name)] = i
+	}
+	used := make(map[int]bool, len(yaml))
+	out := make([]catalog.Column, 0, len(warehouse)+len(yaml))
+	for _, w := range warehouse {
+		if i, ok := byName[strings.ToLower(w.Name)]; ok {
+			y := yaml[i]
+			used[i] = true
+			if w.Description == "" {
+				w.Description = y.Description
+			}
+			if len(w.Tags) == 0 {
+				w.Tags = y.Tags
+			}
+			if len(w.Meta) == 0 || string(w.Meta) == "{}" {
+				w.Meta = y.Meta
+			}
+			if w.DataType == "" {
+				w.DataType = y.DataType
+			}
+		}
+		out = append(out, w)
+	}
+	for i, y := range yaml {
+		if !used[i] {
+			out = append(out, y)
+		}
+	}
+	return out
+}
+
+// finish sorts and deduplicates the snapshot.
+func finish(s *catalog.Snapshot) {
+	slices.SortFunc(s.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
+	slices.SortStableFunc(s.Columns, func(a, b catalog.Column) int {
+		return cmp.Or(strings.Compare(a.AssetUniqueID, b.AssetUniqueID), cmp.Compare(ordinalKey(a.Ordinal), ordinalKey(b.Ordinal)), strings.Compare(a.Name, b.Name))
+	})
+	s.Columns = slices.CompactFunc(s.Columns, func(a, b catalog.Column) bool {
+		return a.AssetUniqueID == b.AssetUniqueID && a.Name == b.Name
+	})
+	slices.SortFunc(s.Edges, func(a, b catalog.Edge) int {
+		return cmp.Or(strings.Compare(a.Upstream, b.Upstream), strings.Compare(a.Downstream, b.Downstream))
+	})
+	s.Edges = slices.Compact(s.Edges)
+	slices.SortStableFunc(s.TestResults, func(a, b catalog.TestResult) int {
+		return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
+	})
+	s.TestResults = slices.CompactFunc(s.TestResults, func(a, b catalog.TestResult) bool {
+		return a.TestUniqueID == b.TestUniqueID && a.RunID == b.RunID
+	})
+	slices.SortStableFunc(s.Freshness, func(a, b catalog.Freshness) int {
+		return cmp.Or(strings.Compare(a.SourceUniqueID, b.SourceUniqueID), a.SnapshottedAt.Compare(b.SnapshottedAt))
+	})
+	s.Freshness = slices.CompactFunc(s.Freshness, func(a, b catalog.Freshness) bool {
+		return a.SourceUniqueID == b.SourceUniqueID && a.SnapshottedAt.Equal(b.SnapshottedAt)
+	})
+}
+
+// ordinalKey sorts unknown ordinals (0) after known ones.
+func ordinalKey(o int) int {
+	if o <= 0 {
+		return 1 << 30
+	}
+	return o
+}
