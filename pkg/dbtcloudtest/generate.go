@@ -230,20 +230,22 @@ type genNode struct {
 	resourceType string
 	name         string
 	description  string
-	database     string
-	schema       string
-	alias        string
-	materialized string
-	layer        string
-	entity       string
-	tags         []string
-	owner        string
-	tier         string
-	deps         []string
-	macros       []string
-	columns      []genColumn
-	path         string // relative to models/ (or seeds/, snapshots/)
-	origPath     string
+	// baseDescription is the description before any AddRuns revision.
+	baseDescription string
+	database        string
+	schema          string
+	alias           string
+	materialized    string
+	layer           string
+	entity          string
+	tags            []string
+	owner           string
+	tier            string
+	deps            []string
+	macros          []string
+	columns         []genColumn
+	path            string // relative to models/ (or seeds/, snapshots/)
+	origPath        string
 	// Tests.
 	testName   string
 	testColumn string
@@ -444,8 +446,11 @@ func (g *generator) newRun(ge *genEnv, k jobKind, t time.Time) Run {
 		n, failed = len(res), anyFailed(res)
 		steps = append(steps, "Invoke dbt with `dbt build`", "Invoke dbt with `dbt docs generate`")
 		run.HasDocsGenerated = true
-		if failed {
-			run.StatusMessage = "Database Error in model"
+		for _, r := range res {
+			if r.status == "error" {
+				run.StatusMessage = "Database Error in model " + r.node.name
+				break
+			}
 		}
 	case kindTest:
 		res := g.outcomes(spec)
@@ -516,7 +521,7 @@ func (g *generator) buildState(ge *genEnv) *envState {
 			database:    rawDB, schema: sname, alias: table, sourceName: sname, entity: table,
 			loader: []string{"fivetran", "airbyte", "stitch"}[hashN(seed, "loader", int64(grp))%3],
 			owner:  teams[hashN(seed, "owner-src", int64(j))%uint64(len(teams))], tier: "raw",
-			tags:   []string{sname}, origPath: "models/staging/" + sname + "/_" + sname + "__sources.yml",
+			tags: []string{sname}, origPath: "models/staging/" + sname + "/_" + sname + "__sources.yml",
 		}
 		n.path = n.origPath
 		n.columns = g.columns(n, max(2, cfg.ColumnsPerModel/2))
@@ -637,9 +642,9 @@ func (g *generator) buildState(ge *genEnv) *envState {
 			uniqueID: "exposure." + pkg + "." + name, resourceType: "exposure", name: name,
 			description: fmt.Sprintf("The %s, built on the marts.", strings.ReplaceAll(name, "_", " ")),
 			owner:       teams[hashN(seed, "exp-owner", int64(j))%uint64(len(teams))], tier: "gold",
-			deps:        g.pickDeps(seed, "exp", int64(j), marts, 3), tags: []string{"bi"},
-			url:         "https://bi.example.com/dashboards/" + name, label: capitalize(strings.ReplaceAll(name, "_", " ")),
-			origPath:    "models/exposures.yml", path: "exposures.yml",
+			deps: g.pickDeps(seed, "exp", int64(j), marts, 3), tags: []string{"bi"},
+			url: "https://bi.example.com/dashboards/" + name, label: capitalize(strings.ReplaceAll(name, "_", " ")),
+			origPath: "models/exposures.yml", path: "exposures.yml",
 		}
 		add(n)
 	}

@@ -26,8 +26,8 @@ var graphqlSchemaSDL string
 // DiscoveryMaxPageSize is the largest `first` the Discovery API accepts.
 const DiscoveryMaxPageSize = 500
 
-// maxGraphQLBody bounds a request body.
-const maxGraphQLBody = 1 << 20
+// gqlMaxBody bounds a request body.
+const gqlMaxBody = 1 << 20
 
 // GraphQLOptions configures the emulated Discovery API endpoint.
 type GraphQLOptions struct {
@@ -67,7 +67,7 @@ type graphqlHandler struct {
 	schemaErr error
 
 	mu      sync.Mutex
-	indexes map[*AppliedState]*envIndex
+	indexes map[int64]*gqlEnvIndex
 }
 
 // NewGraphQLHandler returns an http.Handler that emulates the dbt Cloud
@@ -77,20 +77,21 @@ type graphqlHandler struct {
 // opaque base64 cursors and honour `first`, `after` and the documented
 // filters.
 //
-// The handler indexes each *AppliedState the first time it serves it;
-// replace Dataset.Applied[envID] with a new value (rather than mutating the
-// old one) to change what an environment serves.
+// The handler reads the dataset under its read lock and indexes each
+// environment's applied state when first served, re-indexing when the
+// state changes (a new AppliedState or Snapshot, a changed LastUpdatedAt or
+// changed slice lengths). Mutate a dataset only under its write lock.
 func NewGraphQLHandler(ds *Dataset, opts GraphQLOptions) http.Handler {
 	if opts.MaxPageSize <= 0 {
 		opts.MaxPageSize = DiscoveryMaxPageSize
 	}
-	h := &graphqlHandler{ds: ds, opts: opts, indexes: map[*AppliedState]*envIndex{}}
+	h := &graphqlHandler{ds: ds, opts: opts, indexes: map[int64]*gqlEnvIndex{}}
 	h.schema, h.schemaErr = gqlparser.LoadSchema(&ast.Source{Name: "graphql_schema.graphql", Input: graphqlSchemaSDL})
 	return h
 }
 
-// graphqlRequest is the POST body of a GraphQL request.
-type graphqlRequest struct {
+// gqlRequest is the POST body of a GraphQL request.
+type gqlRequest struct {
 	Query         string         `json:"query"`
 	OperationName string         `json:"operationName"`
 	Variables     map[string]any `json:"variables"`
@@ -101,12 +102,12 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.schemaErr != nil {
-		writeGraphQLErrors(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "emulator schema: "+h.schemaErr.Error())
+		gqlWriteErrors(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "emulator schema: "+h.schemaErr.Error())
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeGraphQLErrors(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
+		gqlWriteErrors(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST with a JSON body")
 		return
 	}
 	if status, msg := h.authorize(r); status != 0 {
@@ -114,79 +115,79 @@ func (h *graphqlHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusForbidden {
 			code = "FORBIDDEN"
 		}
-		writeGraphQLErrors(w, status, code, msg)
+		gqlWriteErrors(w, status, code, msg)
 		return
 	}
 
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxGraphQLBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, gqlMaxBody+1))
 	if err != nil {
-		writeGraphQLErrors(w, http.StatusBadRequest, "BAD_REQUEST", "read request body: "+err.Error())
+		gqlWriteErrors(w, http.StatusBadRequest, "BAD_REQUEST", "read request body: "+err.Error())
 		return
 	}
-	if len(body) > maxGraphQLBody {
-		writeGraphQLErrors(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", "request body exceeds 1 MiB")
+	if len(body) > gqlMaxBody {
+		gqlWriteErrors(w, http.StatusRequestEntityTooLarge, "BAD_REQUEST", "request body exceeds 1 MiB")
 		return
 	}
-	var req graphqlRequest
+	var req gqlRequest
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&req); err != nil {
-		writeGraphQLErrors(w, http.StatusBadRequest, "BAD_REQUEST", "request body is not a GraphQL JSON request: "+err.Error())
+		gqlWriteErrors(w, http.StatusBadRequest, "BAD_REQUEST", "request body is not a GraphQL JSON request: "+err.Error())
 		return
 	}
 	if strings.TrimSpace(req.Query) == "" {
-		writeGraphQLErrors(w, http.StatusBadRequest, "BAD_REQUEST", "GraphQL operations must contain a non-empty `query`")
+		gqlWriteErrors(w, http.StatusBadRequest, "BAD_REQUEST", "GraphQL operations must contain a non-empty `query`")
 		return
 	}
 
 	doc, errs := gqlparser.LoadQueryWithRules(h.schema, req.Query, nil)
 	if len(errs) > 0 {
-		writeGQLErrorList(w, errs, "GRAPHQL_VALIDATION_FAILED")
+		gqlWriteErrorList(w, errs, "GRAPHQL_VALIDATION_FAILED")
 		return
 	}
-	op, err := selectOperation(doc, req.OperationName)
+	op, err := gqlSelectOperation(doc, req.OperationName)
 	if err != nil {
-		writeGraphQLErrors(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
+		gqlWriteErrors(w, http.StatusBadRequest, "BAD_REQUEST", err.Error())
 		return
 	}
 	vars, err := validator.VariableValues(h.schema, op, req.Variables)
 	if err != nil {
 		var ge *gqlerror.Error
 		if errors.As(err, &ge) {
-			writeGQLErrorList(w, gqlerror.List{ge}, "BAD_USER_INPUT")
+			gqlWriteErrorList(w, gqlerror.List{ge}, "BAD_USER_INPUT")
 			return
 		}
-		writeGraphQLErrors(w, http.StatusBadRequest, "BAD_USER_INPUT", err.Error())
+		gqlWriteErrors(w, http.StatusBadRequest, "BAD_USER_INPUT", err.Error())
 		return
 	}
 	if h.opts.ComplexityLimit > 0 {
 		if cost := h.queryCost(doc, op.SelectionSet, vars); cost > h.opts.ComplexityLimit {
-			writeGraphQLErrors(w, http.StatusBadRequest, "COMPLEXITY_EXCEEDED", fmt.Sprintf(
+			gqlWriteErrors(w, http.StatusBadRequest, "COMPLEXITY_EXCEEDED", fmt.Sprintf(
 				"Error: This query exceeds the complexity limit (%d > %d). Consider breaking it up into separate queries or limiting to necessary fields.",
 				cost, h.opts.ComplexityLimit))
 			return
 		}
 	}
 
-	ex := &executor{schema: h.schema, doc: doc, vars: vars, fieldError: h.opts.FieldError}
-	root := h.queryRoot()
-	data, ok := ex.executeSelection(root, op.SelectionSet, nil)
-
+	ex := &gqlExecutor{schema: h.schema, doc: doc, vars: vars, fieldError: h.opts.FieldError}
+	h.ds.mu.RLock()
+	data, ok := ex.executeSelection(h.queryRoot(), op.SelectionSet, nil)
 	var buf bytes.Buffer
 	buf.WriteString(`{"data":`)
 	if ok {
-		err = writeJSON(&buf, data)
+		err = gqlWriteJSON(&buf, data)
 	} else {
 		buf.WriteString("null")
 	}
+	h.ds.mu.RUnlock()
 	if err != nil {
-		writeGraphQLErrors(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "encode response: "+err.Error())
+		gqlWriteErrors(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "encode response: "+err.Error())
 		return
 	}
 	if len(ex.errs) > 0 {
 		b, err := json.Marshal(ex.errs)
 		if err != nil {
-			writeGraphQLErrors(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "encode errors: "+err.Error())
+			gqlWriteErrors(w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "encode errors: "+err.Error())
 			return
 		}
 		buf.WriteString(`,"errors":`)
@@ -223,7 +224,7 @@ func (h *graphqlHandler) authorize(r *http.Request) (int, string) {
 	return http.StatusUnauthorized, "invalid token"
 }
 
-func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {
+func gqlSelectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, error) {
 	if name != "" {
 		op := doc.Operations.ForName(name)
 		if op == nil {
@@ -237,11 +238,11 @@ func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinit
 	return doc.Operations[0], nil
 }
 
-func writeGraphQLErrors(w http.ResponseWriter, status int, code, msg string) {
-	writeErrorBody(w, status, []gqlError{{Message: msg, Extensions: map[string]any{"code": code}}})
+func gqlWriteErrors(w http.ResponseWriter, status int, code, msg string) {
+	gqlWriteErrorBody(w, status, []gqlError{{Message: msg, Extensions: map[string]any{"code": code}}})
 }
 
-func writeGQLErrorList(w http.ResponseWriter, list gqlerror.List, code string) {
+func gqlWriteErrorList(w http.ResponseWriter, list gqlerror.List, code string) {
 	out := make([]gqlError, 0, len(list))
 	for _, e := range list {
 		ge := gqlError{Message: e.Message, Extensions: map[string]any{"code": code}}
@@ -250,10 +251,10 @@ func writeGQLErrorList(w http.ResponseWriter, list gqlerror.List, code string) {
 		}
 		out = append(out, ge)
 	}
-	writeErrorBody(w, http.StatusBadRequest, out)
+	gqlWriteErrorBody(w, http.StatusBadRequest, out)
 }
 
-func writeErrorBody(w http.ResponseWriter, status int, errs []gqlError) {
+func gqlWriteErrorBody(w http.ResponseWriter, status int, errs []gqlError) {
 	b, err := json.Marshal(map[string]any{"errors": errs})
 	if err != nil {
 		b = []byte(`{"errors":[{"message":"internal error"}]}`)
@@ -263,8 +264,8 @@ func writeErrorBody(w http.ResponseWriter, status int, errs []gqlError) {
 	_, _ = w.Write(b)
 }
 
-// heavyFields are the fields that make a connection node expensive.
-var heavyFields = map[string]bool{
+// gqlHeavyFields are the fields that make a connection node expensive.
+var gqlHeavyFields = map[string]bool{
 	"catalog": true, "rawCode": true, "compiledCode": true,
 	"parents": true, "children": true, "tests": true,
 }
@@ -272,21 +273,21 @@ var heavyFields = map[string]bool{
 // queryCost computes the complexity described on GraphQLOptions.ComplexityLimit.
 func (h *graphqlHandler) queryCost(doc *ast.QueryDocument, sel ast.SelectionSet, vars map[string]any) int {
 	cost := 0
-	walkFields(doc, sel, map[string]bool{}, func(f *ast.Field) bool {
+	gqlWalkFields(doc, sel, map[string]bool{}, func(f *ast.Field) bool {
 		if f.Definition == nil || !strings.HasSuffix(f.Definition.Type.Name(), "Connection") {
 			return true
 		}
 		first := h.opts.MaxPageSize
 		if a := f.Arguments.ForName("first"); a != nil {
 			if v, err := a.Value.Value(vars); err == nil && v != nil {
-				if n, ok := toInt64(v); ok {
+				if n, ok := gqlInt64(v); ok {
 					first = int(n)
 				}
 			}
 		}
 		heavy := map[string]bool{}
-		walkFields(doc, f.SelectionSet, map[string]bool{}, func(g *ast.Field) bool {
-			if heavyFields[g.Name] {
+		gqlWalkFields(doc, f.SelectionSet, map[string]bool{}, func(g *ast.Field) bool {
+			if gqlHeavyFields[g.Name] {
 				heavy[g.Name] = true
 			}
 			return true
@@ -297,24 +298,24 @@ func (h *graphqlHandler) queryCost(doc *ast.QueryDocument, sel ast.SelectionSet,
 	return cost
 }
 
-// walkFields visits every field below sel, through fragments; visit
+// gqlWalkFields visits every field below sel, through fragments; visit
 // returns false to skip a field's children.
-func walkFields(doc *ast.QueryDocument, sel ast.SelectionSet, seen map[string]bool, visit func(*ast.Field) bool) {
+func gqlWalkFields(doc *ast.QueryDocument, sel ast.SelectionSet, seen map[string]bool, visit func(*ast.Field) bool) {
 	for _, s := range sel {
 		switch s := s.(type) {
 		case *ast.Field:
 			if visit(s) {
-				walkFields(doc, s.SelectionSet, seen, visit)
+				gqlWalkFields(doc, s.SelectionSet, seen, visit)
 			}
 		case *ast.InlineFragment:
-			walkFields(doc, s.SelectionSet, seen, visit)
+			gqlWalkFields(doc, s.SelectionSet, seen, visit)
 		case *ast.FragmentSpread:
 			if seen[s.Name] {
 				continue
 			}
 			seen[s.Name] = true
 			if frag := doc.Fragments.ForName(s.Name); frag != nil {
-				walkFields(doc, frag.SelectionSet, seen, visit)
+				gqlWalkFields(doc, frag.SelectionSet, seen, visit)
 			}
 		}
 	}

@@ -36,22 +36,22 @@ type gqlLocation struct {
 	Column int `json:"column"`
 }
 
-// codedError is a resolver error carrying an extensions code.
-type codedError struct {
+// gqlCodedError is a resolver error carrying an extensions code.
+type gqlCodedError struct {
 	code string
 	msg  string
 }
 
-func (e *codedError) Error() string { return e.msg }
+func (e *gqlCodedError) Error() string { return e.msg }
 
-// orderedObject is a JSON object whose keys keep the query's field order.
-type orderedObject struct {
+// gqlOrderedObject is a JSON object whose keys keep the query's field order.
+type gqlOrderedObject struct {
 	keys []string
 	vals []any
 }
 
-// executor walks one validated operation over resolved objects.
-type executor struct {
+// gqlExecutor walks one validated operation over resolved objects.
+type gqlExecutor struct {
 	schema     *ast.Schema
 	doc        *ast.QueryDocument
 	vars       map[string]any
@@ -59,20 +59,20 @@ type executor struct {
 	errs       []gqlError
 }
 
-// collectedField is the set of fields sharing one response key.
-type collectedField struct {
+// gqlCollectedField is the set of fields sharing one response key.
+type gqlCollectedField struct {
 	key    string
 	fields []*ast.Field
 }
 
 // executeSelection resolves sel on obj. It returns false when a non-null
 // field failed, meaning obj itself must become null.
-func (e *executor) executeSelection(obj *gqlObject, sel ast.SelectionSet, path []any) (*orderedObject, bool) {
-	var fields []collectedField
+func (e *gqlExecutor) executeSelection(obj *gqlObject, sel ast.SelectionSet, path *gqlPath) (*gqlOrderedObject, bool) {
+	var fields []gqlCollectedField
 	e.collectFields(obj.typeName, sel, &fields, map[string]int{}, map[string]bool{})
-	out := &orderedObject{keys: make([]string, 0, len(fields)), vals: make([]any, 0, len(fields))}
+	out := &gqlOrderedObject{keys: make([]string, 0, len(fields)), vals: make([]any, 0, len(fields))}
 	for _, cf := range fields {
-		v, ok := e.executeField(obj, cf, appendPath(path, cf.key))
+		v, ok := e.executeField(obj, cf, gqlAppendPath(path, cf.key))
 		if !ok {
 			return nil, false
 		}
@@ -82,7 +82,7 @@ func (e *executor) executeSelection(obj *gqlObject, sel ast.SelectionSet, path [
 	return out, true
 }
 
-func (e *executor) executeField(obj *gqlObject, cf collectedField, path []any) (any, bool) {
+func (e *gqlExecutor) executeField(obj *gqlObject, cf gqlCollectedField, path *gqlPath) (any, bool) {
 	field := cf.fields[0]
 	if field.Name == "__typename" {
 		return obj.typeName, true
@@ -95,7 +95,7 @@ func (e *executor) executeField(obj *gqlObject, cf collectedField, path []any) (
 	if e.fieldError != nil {
 		if err := e.fieldError(obj.typeName, field.Name); err != nil {
 			e.addResolverError(field, path, err)
-			return nullFor(def.Type)
+			return gqlNullFor(def.Type)
 		}
 	}
 	raw := obj.fields[field.Name]
@@ -103,12 +103,12 @@ func (e *executor) executeField(obj *gqlObject, cf collectedField, path []any) (
 		args, err := e.argumentValues(field)
 		if err != nil {
 			e.addResolverError(field, path, err)
-			return nullFor(def.Type)
+			return gqlNullFor(def.Type)
 		}
 		raw, err = r(args)
 		if err != nil {
 			e.addResolverError(field, path, err)
-			return nullFor(def.Type)
+			return gqlNullFor(def.Type)
 		}
 	}
 	var sel ast.SelectionSet
@@ -118,14 +118,14 @@ func (e *executor) executeField(obj *gqlObject, cf collectedField, path []any) (
 	return e.complete(def.Type, raw, sel, obj.typeName, field, path)
 }
 
-// nullFor returns null for a nullable type and a propagation signal for a
+// gqlNullFor returns null for a nullable type and a propagation signal for a
 // non-null one.
-func nullFor(t *ast.Type) (any, bool) {
+func gqlNullFor(t *ast.Type) (any, bool) {
 	return nil, !t.NonNull
 }
 
-func (e *executor) complete(t *ast.Type, v any, sel ast.SelectionSet, parentType string, field *ast.Field, path []any) (any, bool) {
-	if isNull(v) {
+func (e *gqlExecutor) complete(t *ast.Type, v any, sel ast.SelectionSet, parentType string, field *ast.Field, path *gqlPath) (any, bool) {
+	if gqlIsNull(v) {
 		if t.NonNull {
 			e.addError(field, path, "INTERNAL_SERVER_ERROR",
 				fmt.Sprintf("Cannot return null for non-nullable field %s.%s.", parentType, field.Name))
@@ -137,13 +137,13 @@ func (e *executor) complete(t *ast.Type, v any, sel ast.SelectionSet, parentType
 		rv := reflect.ValueOf(v)
 		if rv.Kind() != reflect.Slice {
 			e.addError(field, path, "INTERNAL_SERVER_ERROR", fmt.Sprintf("field %s.%s: expected a list", parentType, field.Name))
-			return nullFor(t)
+			return gqlNullFor(t)
 		}
 		out := make([]any, rv.Len())
 		for i := range out {
-			item, ok := e.complete(t.Elem, rv.Index(i).Interface(), sel, parentType, field, appendPath(path, i))
+			item, ok := e.complete(t.Elem, rv.Index(i).Interface(), sel, parentType, field, gqlAppendPath(path, i))
 			if !ok {
-				return nullFor(t)
+				return gqlNullFor(t)
 			}
 			out[i] = item
 		}
@@ -152,33 +152,33 @@ func (e *executor) complete(t *ast.Type, v any, sel ast.SelectionSet, parentType
 	def := e.schema.Types[t.NamedType]
 	if def == nil {
 		e.addError(field, path, "INTERNAL_SERVER_ERROR", fmt.Sprintf("unknown type %s", t.NamedType))
-		return nullFor(t)
+		return gqlNullFor(t)
 	}
 	switch def.Kind {
 	case ast.Scalar, ast.Enum:
-		s, err := serializeLeaf(def, v)
+		s, err := gqlSerializeLeaf(def, v)
 		if err != nil {
 			e.addError(field, path, "INTERNAL_SERVER_ERROR", fmt.Sprintf("field %s.%s: %v", parentType, field.Name, err))
-			return nullFor(t)
+			return gqlNullFor(t)
 		}
 		return s, true
 	default:
 		o, ok := v.(*gqlObject)
 		if !ok {
 			e.addError(field, path, "INTERNAL_SERVER_ERROR", fmt.Sprintf("field %s.%s: expected an object", parentType, field.Name))
-			return nullFor(t)
+			return gqlNullFor(t)
 		}
 		res, ok := e.executeSelection(o, sel, path)
 		if !ok {
-			return nullFor(t)
+			return gqlNullFor(t)
 		}
 		return res, true
 	}
 }
 
-// isNull reports whether v is GraphQL null. Typed nil slices are empty
+// gqlIsNull reports whether v is GraphQL null. Typed nil slices are empty
 // lists, not null.
-func isNull(v any) bool {
+func gqlIsNull(v any) bool {
 	switch x := v.(type) {
 	case nil:
 		return true
@@ -192,8 +192,8 @@ func isNull(v any) bool {
 	return false
 }
 
-// serializeLeaf turns a Go value into the JSON value of a scalar or enum.
-func serializeLeaf(def *ast.Definition, v any) (any, error) {
+// gqlSerializeLeaf turns a Go value into the JSON value of a scalar or enum.
+func gqlSerializeLeaf(def *ast.Definition, v any) (any, error) {
 	if def.Kind == ast.Enum {
 		s, ok := v.(string)
 		if !ok || def.EnumValues.ForName(s) == nil {
@@ -216,7 +216,7 @@ func serializeLeaf(def *ast.Definition, v any) (any, error) {
 	return nil, fmt.Errorf("cannot serialize %T as %s", v, def.Name)
 }
 
-func (e *executor) collectFields(typeName string, sel ast.SelectionSet, out *[]collectedField, index map[string]int, visited map[string]bool) {
+func (e *gqlExecutor) collectFields(typeName string, sel ast.SelectionSet, out *[]gqlCollectedField, index map[string]int, visited map[string]bool) {
 	for _, s := range sel {
 		switch s := s.(type) {
 		case *ast.Field:
@@ -232,7 +232,7 @@ func (e *executor) collectFields(typeName string, sel ast.SelectionSet, out *[]c
 				continue
 			}
 			index[key] = len(*out)
-			*out = append(*out, collectedField{key: key, fields: []*ast.Field{s}})
+			*out = append(*out, gqlCollectedField{key: key, fields: []*ast.Field{s}})
 		case *ast.InlineFragment:
 			if !e.included(s.Directives) || (s.TypeCondition != "" && !e.typeApplies(typeName, s.TypeCondition)) {
 				continue
@@ -257,7 +257,7 @@ func (e *executor) collectFields(typeName string, sel ast.SelectionSet, out *[]c
 
 // typeApplies reports whether an object of type typeName satisfies a
 // fragment's type condition.
-func (e *executor) typeApplies(typeName, condition string) bool {
+func (e *gqlExecutor) typeApplies(typeName, condition string) bool {
 	if typeName == condition {
 		return true
 	}
@@ -274,7 +274,7 @@ func (e *executor) typeApplies(typeName, condition string) bool {
 }
 
 // included evaluates @skip and @include.
-func (e *executor) included(dirs ast.DirectiveList) bool {
+func (e *gqlExecutor) included(dirs ast.DirectiveList) bool {
 	for _, d := range dirs {
 		if d.Name != "skip" && d.Name != "include" {
 			continue
@@ -296,7 +296,7 @@ func (e *executor) included(dirs ast.DirectiveList) bool {
 }
 
 // argumentValues evaluates a field's arguments, applying defaults.
-func (e *executor) argumentValues(field *ast.Field) (map[string]any, error) {
+func (e *gqlExecutor) argumentValues(field *ast.Field) (map[string]any, error) {
 	args := map[string]any{}
 	for _, def := range field.Definition.Arguments {
 		if a := field.Arguments.ForName(def.Name); a != nil {
@@ -308,7 +308,7 @@ func (e *executor) argumentValues(field *ast.Field) (map[string]any, error) {
 			} else {
 				v, err := a.Value.Value(e.vars)
 				if err != nil {
-					return nil, &codedError{code: "BAD_USER_INPUT", msg: fmt.Sprintf("argument %q: %v", def.Name, err)}
+					return nil, &gqlCodedError{code: "BAD_USER_INPUT", msg: fmt.Sprintf("argument %q: %v", def.Name, err)}
 				}
 				args[def.Name] = v
 				continue
@@ -317,7 +317,7 @@ func (e *executor) argumentValues(field *ast.Field) (map[string]any, error) {
 		if def.DefaultValue != nil {
 			v, err := def.DefaultValue.Value(e.vars)
 			if err != nil {
-				return nil, &codedError{code: "BAD_USER_INPUT", msg: fmt.Sprintf("argument %q default: %v", def.Name, err)}
+				return nil, &gqlCodedError{code: "BAD_USER_INPUT", msg: fmt.Sprintf("argument %q default: %v", def.Name, err)}
 			}
 			args[def.Name] = v
 		}
@@ -325,34 +325,52 @@ func (e *executor) argumentValues(field *ast.Field) (map[string]any, error) {
 	return args, nil
 }
 
-func (e *executor) addResolverError(field *ast.Field, path []any, err error) {
+func (e *gqlExecutor) addResolverError(field *ast.Field, path *gqlPath, err error) {
 	code := "INTERNAL_SERVER_ERROR"
-	if ce, ok := err.(*codedError); ok {
+	if ce, ok := err.(*gqlCodedError); ok {
 		code = ce.code
 	}
 	e.addError(field, path, code, err.Error())
 }
 
-func (e *executor) addError(field *ast.Field, path []any, code, msg string) {
-	ge := gqlError{Message: msg, Path: path, Extensions: map[string]any{"code": code}}
+func (e *gqlExecutor) addError(field *ast.Field, path *gqlPath, code, msg string) {
+	ge := gqlError{Message: msg, Path: path.slice(), Extensions: map[string]any{"code": code}}
 	if field != nil && field.Position != nil {
 		ge.Locations = []gqlLocation{{Line: field.Position.Line, Column: field.Position.Column}}
 	}
 	e.errs = append(e.errs, ge)
 }
 
-func appendPath(path []any, elem any) []any {
-	out := make([]any, len(path), len(path)+1)
-	copy(out, path)
-	return append(out, elem)
+// gqlPath is a response path as a linked list from the leaf, materialised
+// only when an error needs it.
+type gqlPath struct {
+	parent *gqlPath
+	elem   any
 }
 
-// writeJSON encodes a result tree (ordered objects, lists, scalars) to buf.
-func writeJSON(buf *bytes.Buffer, v any) error {
+func gqlAppendPath(path *gqlPath, elem any) *gqlPath {
+	return &gqlPath{parent: path, elem: elem}
+}
+
+func (p *gqlPath) slice() []any {
+	n := 0
+	for q := p; q != nil; q = q.parent {
+		n++
+	}
+	out := make([]any, n)
+	for q := p; q != nil; q = q.parent {
+		n--
+		out[n] = q.elem
+	}
+	return out
+}
+
+// gqlWriteJSON encodes a result tree (ordered objects, lists, scalars) to buf.
+func gqlWriteJSON(buf *bytes.Buffer, v any) error {
 	switch x := v.(type) {
 	case nil:
 		buf.WriteString("null")
-	case *orderedObject:
+	case *gqlOrderedObject:
 		if x == nil {
 			buf.WriteString("null")
 			return nil
@@ -362,9 +380,9 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			writeString(buf, k)
+			gqlWriteString(buf, k)
 			buf.WriteByte(':')
-			if err := writeJSON(buf, x.vals[i]); err != nil {
+			if err := gqlWriteJSON(buf, x.vals[i]); err != nil {
 				return err
 			}
 		}
@@ -375,13 +393,13 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := writeJSON(buf, item); err != nil {
+			if err := gqlWriteJSON(buf, item); err != nil {
 				return err
 			}
 		}
 		buf.WriteByte(']')
 	case string:
-		writeString(buf, x)
+		gqlWriteString(buf, x)
 	case bool:
 		buf.WriteString(strconv.FormatBool(x))
 	case int:
@@ -403,7 +421,15 @@ func writeJSON(buf *bytes.Buffer, v any) error {
 	return nil
 }
 
-func writeString(buf *bytes.Buffer, s string) {
-	b, _ := json.Marshal(s) // marshalling a string cannot fail
-	buf.Write(b)
+func gqlWriteString(buf *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			b, _ := json.Marshal(s) // marshalling a string cannot fail
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }

@@ -99,11 +99,11 @@ func (j *jsonWriter) strings(ss []string) {
 }
 
 // kv helpers keep the emitting code short.
-func (j *jsonWriter) kStr(k, v string)        { j.key(k); j.str(v) }
-func (j *jsonWriter) kStrOrNull(k, v string)  { j.key(k); j.strOrNull(v) }
-func (j *jsonWriter) kInt(k string, v int64)  { j.key(k); j.int(v) }
-func (j *jsonWriter) kBool(k string, v bool)  { j.key(k); j.bool(v) }
-func (j *jsonWriter) kNull(k string)          { j.key(k); j.null() }
+func (j *jsonWriter) kStr(k, v string)           { j.key(k); j.str(v) }
+func (j *jsonWriter) kStrOrNull(k, v string)     { j.key(k); j.strOrNull(v) }
+func (j *jsonWriter) kInt(k string, v int64)     { j.key(k); j.int(v) }
+func (j *jsonWriter) kBool(k string, v bool)     { j.key(k); j.bool(v) }
+func (j *jsonWriter) kNull(k string)             { j.key(k); j.null() }
 func (j *jsonWriter) kFloat(k string, v float64) { j.key(k); j.float(v) }
 func (j *jsonWriter) kStrings(k string, v []string) {
 	j.key(k)

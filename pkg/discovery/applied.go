@@ -1,0 +1,563 @@
+package discovery
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+)
+
+// Operation names, as sent in each request's operationName.
+const (
+	opInfo          = "EnvironmentInfo"
+	opLastUpdated   = "EnvironmentLastUpdated"
+	opModels        = "AppliedModels"
+	opModelsLight   = "AppliedModelsLight"
+	opSources       = "AppliedSources"
+	opTests         = "AppliedTests"
+	opTestsLight    = "AppliedTestsLight"
+	opSeeds         = "AppliedSeeds"
+	opSnapshots     = "AppliedSnapshots"
+	opSnapshotLight = "AppliedSnapshotsLight"
+	opExposures     = "AppliedExposures"
+)
+
+// EnvironmentInfo summarises an environment in the Discovery API.
+type EnvironmentInfo struct {
+	EnvironmentID  int64
+	AdapterType    string
+	DbtProjectName string
+	// HasAppliedState is false until a job in the environment has run.
+	HasAppliedState bool
+	// LastUpdatedAt is when the applied state last changed.
+	LastUpdatedAt time.Time
+	LatestGitSHA  string
+}
+
+// Node is one applied-state node converted to catalog types.
+type Node struct {
+	Asset catalog.Asset
+	// Columns come from the warehouse catalog (nil when no docs-generate
+	// run covered the node).
+	Columns []catalog.Column
+	// Parents are the unique IDs of the nodes this one depends on (models,
+	// snapshots, tests and exposures; sources and seeds have none).
+	Parents []string
+	// TestResult is a test's latest result; nil for other nodes and for
+	// tests that never ran.
+	TestResult *catalog.TestResult
+	// Freshness is a source's latest freshness check; nil for other nodes
+	// and for sources never checked.
+	Freshness *catalog.Freshness
+
+	accountID, projectID int64
+}
+
+// Info returns the environment's adapter type, dbt project name and
+// applied-state summary in one request.
+func (c *Client) Info(ctx context.Context, envID int64) (EnvironmentInfo, error) {
+	var q infoQuery
+	if err := c.query(ctx, opInfo, &q, map[string]any{varEnvironmentID: BigInt(envID)}); err != nil {
+		return EnvironmentInfo{}, fmt.Errorf("environment %d: %w", envID, err)
+	}
+	info := EnvironmentInfo{
+		EnvironmentID:  envID,
+		AdapterType:    q.Environment.AdapterType,
+		DbtProjectName: q.Environment.DbtProjectName,
+	}
+	if a := q.Environment.Applied; a != nil {
+		info.HasAppliedState = true
+		info.LastUpdatedAt = a.LastUpdatedAt.UTC()
+		info.LatestGitSHA = a.LatestGitSha
+	}
+	return info, nil
+}
+
+// LastUpdatedAt returns when the environment's applied state last changed:
+// the cheap probe an incremental crawl makes before fetching everything.
+// It returns ErrNoAppliedState (wrapped) when the environment has none.
+func (c *Client) LastUpdatedAt(ctx context.Context, envID int64) (time.Time, error) {
+	var q lastUpdatedQuery
+	if err := c.query(ctx, opLastUpdated, &q, map[string]any{varEnvironmentID: BigInt(envID)}); err != nil {
+		return time.Time{}, fmt.Errorf("environment %d: %w", envID, err)
+	}
+	if q.Environment.Applied == nil {
+		return time.Time{}, fmt.Errorf("environment %d: %w", envID, ErrNoAppliedState)
+	}
+	return q.Environment.Applied.LastUpdatedAt.UTC(), nil
+}
+
+// Models iterates over the environment's applied models. Like every
+// iterator here it pages with the client's page size, stops when the caller
+// breaks, yields a wrapped ErrNoAppliedState when the environment has no
+// applied state, and yields a *PartialError after the last node when some
+// page came back partial.
+func (c *Client) Models(ctx context.Context, envID int64) iter.Seq2[Node, error] {
+	return c.models(ctx, envID, nil)
+}
+
+// Sources iterates over the environment's applied sources, with their
+// latest freshness.
+func (c *Client) Sources(ctx context.Context, envID int64) iter.Seq2[Node, error] {
+	return c.sources(ctx, envID, nil)
+}
+
+// Tests iterates over the environment's applied data and unit tests, with
+// their latest results.
+func (c *Client) Tests(ctx context.Context, envID int64) iter.Seq2[Node, error] {
+	return c.tests(ctx, envID, nil)
+}
+
+// Seeds iterates over the environment's applied seeds.
+func (c *Client) Seeds(ctx context.Context, envID int64) iter.Seq2[Node, error] {
+	return c.seeds(ctx, envID, nil)
+}
+
+// Snapshots iterates over the environment's applied snapshots.
+func (c *Client) Snapshots(ctx context.Context, envID int64) iter.Seq2[Node, error] {
+	return c.snapshots(ctx, envID, nil)
+}
+
+// Exposures iterates over the environment's applied exposures.
+func (c *Client) Exposures(ctx context.Context, envID int64) iter.Seq2[Node, error] {
+	return c.exposures(ctx, envID, nil)
+}
+
+// convert maps an iterator of response nodes to catalog nodes.
+func convert[N any](seq iter.Seq2[N, error], f func(N) Node) iter.Seq2[Node, error] {
+	return func(yield func(Node, error) bool) {
+		for n, err := range seq {
+			if err != nil {
+				yield(Node{}, err)
+				return
+			}
+			if !yield(f(n), nil) {
+				return
+			}
+		}
+	}
+}
+
+// withLight combines a full and a lighter fetch into one fetchFunc.
+func withLight[F, L any](full func(context.Context, int, string) (page[F], error),
+	light func(context.Context, int, string) (page[L], error), lift func(L) F) fetchFunc[F] {
+	return func(ctx context.Context, first int, after string, isLight bool) (page[F], error) {
+		if !isLight {
+			return full(ctx, first, after)
+		}
+		p, err := light(ctx, first, after)
+		out := page[F]{total: p.total, hasNext: p.hasNext, endCursor: p.endCursor, applied: p.applied}
+		out.nodes = make([]F, len(p.nodes))
+		for i, n := range p.nodes {
+			out.nodes[i] = lift(n)
+		}
+		return out, err
+	}
+}
+
+func fullOnly[N any](f func(context.Context, int, string) (page[N], error)) fetchFunc[N] {
+	return func(ctx context.Context, first int, after string, _ bool) (page[N], error) {
+		return f(ctx, first, after)
+	}
+}
+
+func (c *Client) models(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+	fetch := withLight(
+		fetchPage[modelFull, modelsApplied[modelFull]](c, opModels, envID),
+		fetchPage[modelLight, modelsApplied[modelLight]](c, opModelsLight, envID),
+		func(m modelLight) modelFull { return modelFull{modelLight: m} })
+	return convert(paginate(ctx, c, opModels, fetch, true, st), modelToNode)
+}
+
+func (c *Client) sources(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+	fetch := fullOnly(fetchPage[sourceNode, sourcesApplied[sourceNode]](c, opSources, envID))
+	return convert(paginate(ctx, c, opSources, fetch, false, st), sourceToNode)
+}
+
+func (c *Client) tests(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+	fetch := withLight(
+		fetchPage[testFull, testsApplied[testFull]](c, opTests, envID),
+		fetchPage[testLight, testsApplied[testLight]](c, opTestsLight, envID),
+		func(t testLight) testFull { return testFull{testLight: t} })
+	return convert(paginate(ctx, c, opTests, fetch, true, st), testToNode)
+}
+
+func (c *Client) seeds(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+	fetch := fullOnly(fetchPage[seedNode, seedsApplied[seedNode]](c, opSeeds, envID))
+	return convert(paginate(ctx, c, opSeeds, fetch, false, st), seedToNode)
+}
+
+func (c *Client) snapshots(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+	fetch := withLight(
+		fetchPage[snapshotFull, snapshotsApplied[snapshotFull]](c, opSnapshots, envID),
+		fetchPage[snapshotLight, snapshotsApplied[snapshotLight]](c, opSnapshotLight, envID),
+		func(s snapshotLight) snapshotFull { return snapshotFull{snapshotLight: s} })
+	return convert(paginate(ctx, c, opSnapshots, fetch, true, st), snapshotToNode)
+}
+
+func (c *Client) exposures(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+	fetch := fullOnly(fetchPage[exposureNode, exposuresApplied[exposureNode]](c, opExposures, envID))
+	return convert(paginate(ctx, c, opExposures, fetch, false, st), exposureToNode)
+}
+
+// AppliedState fetches the environment's whole applied state (models,
+// sources, tests, seeds, snapshots and exposures) into a snapshot with
+// assets, columns, lineage edges, latest test results and source
+// freshness, sorted by unique ID. Scope carries the environment, account
+// and project IDs and the dbt project name.
+//
+// When some page came back partial, it returns the snapshot with Complete
+// false together with a *PartialError; callers may store the snapshot but
+// must not archive from it. Any other error returns a nil snapshot; an
+// environment without applied state returns a wrapped ErrNoAppliedState.
+func (c *Client) AppliedState(ctx context.Context, envID int64) (*catalog.Snapshot, error) {
+	info, err := c.Info(ctx, envID)
+	if err != nil {
+		return nil, err
+	}
+	if !info.HasAppliedState {
+		return nil, fmt.Errorf("environment %d: %w", envID, ErrNoAppliedState)
+	}
+	snap := &catalog.Snapshot{
+		Scope:       catalog.Scope{EnvironmentID: envID, ProjectName: info.DbtProjectName},
+		Complete:    true,
+		AdapterType: info.AdapterType,
+		GeneratedAt: info.LastUpdatedAt,
+	}
+	type kind struct {
+		name  string
+		fetch func(context.Context, int64, *pageStats) iter.Seq2[Node, error]
+	}
+	kinds := []kind{
+		{"models", c.models}, {"sources", c.sources}, {"tests", c.tests},
+		{"seeds", c.seeds}, {"snapshots", c.snapshots}, {"exposures", c.exposures},
+	}
+	seen := map[string]int{}
+	var partial []*PartialError
+	for _, k := range kinds {
+		var st pageStats
+		for n, err := range k.fetch(ctx, envID, &st) {
+			var pe *PartialError
+			if errors.As(err, &pe) {
+				partial = append(partial, pe)
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("environment %d: fetch %s: %w", envID, k.name, err)
+			}
+			addNode(snap, n, seen)
+		}
+		if st.light {
+			snap.AddWarning("discovery_light_fields",
+				fmt.Sprintf("%s were fetched without raw and compiled code: the Discovery API found the full query too complex", k.name))
+		}
+	}
+	if len(partial) > 0 {
+		snap.Complete = false
+		for _, pe := range partial {
+			snap.AddWarning("discovery_partial", pe.Error())
+		}
+	}
+	sortSnapshot(snap)
+	if len(partial) > 0 {
+		return snap, joinPartial("AppliedState", partial)
+	}
+	return snap, nil
+}
+
+// addNode appends a node to the snapshot; a unique ID seen before (the
+// environment changed while paging) replaces the earlier asset.
+func addNode(snap *catalog.Snapshot, n Node, seen map[string]int) {
+	if snap.Scope.AccountID == 0 || snap.Scope.ProjectID == 0 {
+		snap.Scope.AccountID = cmp.Or(snap.Scope.AccountID, n.accountID)
+		snap.Scope.ProjectID = cmp.Or(snap.Scope.ProjectID, n.projectID)
+	}
+	id := n.Asset.UniqueID
+	if i, ok := seen[id]; ok {
+		snap.Assets[i] = n.Asset
+		snap.AddWarning("discovery_duplicate", "a node appeared twice while paging; the environment changed during the crawl")
+		snap.Columns = slices.DeleteFunc(snap.Columns, func(c catalog.Column) bool { return c.AssetUniqueID == id })
+		snap.Edges = slices.DeleteFunc(snap.Edges, func(e catalog.Edge) bool { return e.Downstream == id })
+		snap.TestResults = slices.DeleteFunc(snap.TestResults, func(r catalog.TestResult) bool { return r.TestUniqueID == id })
+		snap.Freshness = slices.DeleteFunc(snap.Freshness, func(f catalog.Freshness) bool { return f.SourceUniqueID == id })
+	} else {
+		seen[id] = len(snap.Assets)
+		snap.Assets = append(snap.Assets, n.Asset)
+	}
+	snap.Columns = append(snap.Columns, n.Columns...)
+	for _, p := range n.Parents {
+		snap.Edges = append(snap.Edges, catalog.Edge{Upstream: p, Downstream: id})
+	}
+	if n.TestResult != nil {
+		snap.TestResults = append(snap.TestResults, *n.TestResult)
+	}
+	if n.Freshness != nil {
+		snap.Freshness = append(snap.Freshness, *n.Freshness)
+	}
+}
+
+// sortSnapshot orders a snapshot deterministically.
+func sortSnapshot(s *catalog.Snapshot) {
+	slices.SortFunc(s.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
+	slices.SortStableFunc(s.Columns, func(a, b catalog.Column) int {
+		return cmp.Or(strings.Compare(a.AssetUniqueID, b.AssetUniqueID), cmp.Compare(a.Ordinal, b.Ordinal),
+			strings.Compare(a.Name, b.Name))
+	})
+	slices.SortFunc(s.Edges, func(a, b catalog.Edge) int {
+		return cmp.Or(strings.Compare(a.Downstream, b.Downstream), strings.Compare(a.Upstream, b.Upstream))
+	})
+	s.Edges = slices.Compact(s.Edges)
+	slices.SortFunc(s.TestResults, func(a, b catalog.TestResult) int {
+		return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
+	})
+	slices.SortFunc(s.Freshness, func(a, b catalog.Freshness) int {
+		return cmp.Or(strings.Compare(a.SourceUniqueID, b.SourceUniqueID), cmp.Compare(a.RunID, b.RunID))
+	})
+}
+
+// baseAsset converts the EnvironmentAppliedNode fields.
+func baseAsset(b nodeBase, fallback catalog.ResourceType) catalog.Asset {
+	meta := normalizeJSON(b.Meta)
+	typ := catalog.ResourceType(strings.ToLower(b.ResourceType))
+	if typ == "" {
+		typ = fallback
+	}
+	return catalog.Asset{
+		UniqueID:    b.UniqueID,
+		Type:        typ,
+		Name:        b.Name,
+		Description: b.Description,
+		Path:        b.FilePath,
+		Tags:        nonEmpty(b.Tags),
+		Meta:        meta,
+		Owner:       metaOwner(meta),
+		Enabled:     true,
+	}
+}
+
+func applyExec(a *catalog.Asset, e *execInfo) {
+	if e == nil {
+		return
+	}
+	a.LastRunStatus = strings.ToLower(e.LastRunStatus)
+	a.LastRunAt = utc(e.ExecuteCompletedAt)
+	a.LastRunID = int64(e.LastRunID)
+	a.LastJobID = int64(e.LastJobDefinitionID)
+	a.ExecutionSeconds = e.ExecutionTime
+}
+
+func columns(assetID string, c *catalogInfo) []catalog.Column {
+	if c == nil || len(c.Columns) == 0 {
+		return nil
+	}
+	out := make([]catalog.Column, 0, len(c.Columns))
+	for _, col := range c.Columns {
+		out = append(out, catalog.Column{
+			AssetUniqueID: assetID,
+			Name:          col.Name,
+			DataType:      col.Type,
+			Ordinal:       max(col.Index, 0),
+			Description:   col.Description,
+			Tags:          nonEmpty(col.Tags),
+			Meta:          normalizeJSON(col.Meta),
+			Comment:       col.Comment,
+		})
+	}
+	slices.SortStableFunc(out, func(a, b catalog.Column) int { return cmp.Compare(a.Ordinal, b.Ordinal) })
+	return out
+}
+
+func parents(refs []parentRef) []string {
+	if len(refs) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if r.UniqueID != "" {
+			out = append(out, r.UniqueID)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func withScope(n Node, b nodeBase) Node {
+	n.accountID, n.projectID = int64(b.AccountID), int64(b.ProjectID)
+	return n
+}
+
+func modelToNode(m modelFull) Node {
+	a := baseAsset(m.nodeBase, catalog.TypeModel)
+	a.PackageName = m.PackageName
+	a.Database, a.Schema, a.Identifier = m.Database, m.Schema, m.Alias
+	a.Materialization = m.MaterializedType
+	a.Access, a.Language, a.Version, a.Group = m.Access, m.Language, m.Version, m.Group
+	a.RawCode, a.CompiledCode = m.RawCode, m.CompiledCode
+	applyExec(&a, m.ExecutionInfo)
+	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, m.Catalog), Parents: parents(m.Parents)}, m.nodeBase)
+}
+
+func sourceToNode(s sourceNode) Node {
+	a := baseAsset(s.nodeBase, catalog.TypeSource)
+	a.SourceName, a.Loader = s.SourceName, s.Loader
+	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Identifier
+	n := Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog)}
+	f := s.Freshness
+	status := strings.ToLower(f.FreshnessStatus)
+	if status != "" && status != "unknown" {
+		n.Freshness = &catalog.Freshness{
+			SourceUniqueID: a.UniqueID,
+			RunID:          int64(f.FreshnessRunID),
+			JobID:          int64(f.FreshnessJobDefinitionID),
+			Status:         status,
+			MaxLoadedAt:    utc(f.MaxLoadedAt),
+			SnapshottedAt:  utc(f.SnapshottedAt),
+			AgeSeconds:     f.MaxLoadedAtTimeAgoInS,
+			Criteria:       criteriaJSON(f.Criteria.WarnAfter, f.Criteria.ErrorAfter),
+		}
+	}
+	return withScope(n, s.nodeBase)
+}
+
+func testToNode(t testFull) Node {
+	a := baseAsset(t.nodeBase, catalog.TypeTest)
+	if t.TestType == "UNIT_TEST" && a.Type == catalog.TypeTest {
+		a.Type = catalog.TypeUnitTest
+	}
+	a.TestName, a.TestNamespace = t.TestMetadata.Name, t.TestMetadata.Namespace
+	a.TestColumnName = t.ColumnName
+	a.TestedUniqueID = t.TestedNodeUniqueID
+	a.RawCode, a.CompiledCode = t.RawCode, t.CompiledCode
+	var cfg struct {
+		Severity string `json:"severity"`
+	}
+	if len(t.Config) > 0 && json.Unmarshal(t.Config, &cfg) == nil {
+		a.Severity = cfg.Severity
+	}
+	e := t.ExecutionInfo
+	applyExec(&a, &e.execInfo)
+	n := Node{Asset: a, Parents: parents(t.Parents)}
+	if a.LastRunStatus != "" {
+		r := &catalog.TestResult{
+			TestUniqueID:     a.UniqueID,
+			RunID:            a.LastRunID,
+			JobID:            a.LastJobID,
+			Status:           a.LastRunStatus,
+			Message:          e.LastRunError,
+			ExecutedAt:       a.LastRunAt,
+			ExecutionSeconds: e.ExecutionTime,
+		}
+		if e.LastRunFailures != nil {
+			f := int64(*e.LastRunFailures)
+			r.Failures = &f
+		}
+		n.TestResult = r
+	}
+	return withScope(n, t.nodeBase)
+}
+
+func seedToNode(s seedNode) Node {
+	a := baseAsset(s.nodeBase, catalog.TypeSeed)
+	a.PackageName = s.PackageName
+	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Alias
+	a.Materialization = "seed"
+	applyExec(&a, &s.ExecutionInfo)
+	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog)}, s.nodeBase)
+}
+
+func snapshotToNode(s snapshotFull) Node {
+	a := baseAsset(s.nodeBase, catalog.TypeSnapshot)
+	a.PackageName = s.PackageName
+	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Alias
+	a.Materialization = "snapshot"
+	a.RawCode, a.CompiledCode = s.RawCode, s.CompiledCode
+	applyExec(&a, s.ExecutionInfo)
+	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog), Parents: parents(s.Parents)}, s.nodeBase)
+}
+
+func exposureToNode(e exposureNode) Node {
+	a := baseAsset(e.nodeBase, catalog.TypeExposure)
+	a.PackageName = e.PackageName
+	a.Label, a.URL = e.Label, e.URL
+	a.ExposureType, a.Maturity = e.ExposureType, e.Maturity
+	a.Owner = cmp.Or(a.Owner, e.OwnerName, e.OwnerEmail)
+	return withScope(Node{Asset: a, Parents: parents(e.Parents)}, e.nodeBase)
+}
+
+// criteriaJSON renders freshness criteria the way dbt's manifest does:
+// {"error_after":{"count":..,"period":..},"warn_after":{...}}; nil when
+// neither is set.
+func criteriaJSON(warn, errAfter *criteriaInfo) json.RawMessage {
+	out := map[string]map[string]any{}
+	for key, ci := range map[string]*criteriaInfo{"warn_after": warn, "error_after": errAfter} {
+		if ci == nil || (ci.Count == nil && ci.Period == nil) {
+			continue
+		}
+		m := map[string]any{}
+		if ci.Count != nil {
+			m["count"] = *ci.Count
+		}
+		if ci.Period != nil {
+			m["period"] = *ci.Period
+		}
+		out[key] = m
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// normalizeJSON compacts a JSON object, returning nil for null or {}.
+func normalizeJSON(raw json.RawMessage) json.RawMessage {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil
+	}
+	return buf.Bytes()
+}
+
+// metaOwner returns meta.owner when it is a string.
+func metaOwner(meta json.RawMessage) string {
+	if len(meta) == 0 {
+		return ""
+	}
+	var m struct {
+		Owner any `json:"owner"`
+	}
+	if json.Unmarshal(meta, &m) != nil {
+		return ""
+	}
+	s, _ := m.Owner.(string)
+	return s
+}
+
+func nonEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
