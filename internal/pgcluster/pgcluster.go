@@ -55,8 +55,17 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create database directory %s: %w", opts.Dir, err)
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	opts.Dir = dir
+	// Parents stay traversable: as root the server runs as another user.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, fmt.Errorf("create database directory %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create database directory %s: %w", dir, err)
 	}
 	c := &Cluster{opts: opts, dataDir: filepath.Join(opts.Dir, "data"), bin: bin, asPG: os.Geteuid() == 0}
 	if c.asPG {

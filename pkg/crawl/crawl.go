@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,24 +258,21 @@ func (c *Crawler) crawlEnvironment(ctx context.Context, p envPlan) EnvReport {
 	er.Status = StatusSucceeded
 	er.Complete = snap.Complete
 	er.Warnings = snap.Warnings
-	return c.finishReport(ctx, log, er, started, meter, func(r *store.CrawlRecord) error {
+	_ = rec
+	return c.finishReport(ctx, log, er, started, meter, func(r *store.CrawlRecord) (store.ApplyResult, error) {
 		t := time.Now()
 		c.progress(p.scope, "write", len(snap.Assets), 0)
+		// The write phase's own duration cannot be in the row it writes;
+		// it is in the returned report and the logs.
 		res, err := c.store.Apply(ctx, snap, r)
 		er.Durations["write"] = time.Since(t).Seconds()
-		rec.Durations["write"] = er.Durations["write"]
-		if err != nil {
-			return err
-		}
-		er.Result = res
-		er.CrawlID = res.CrawlID
-		return nil
+		return res, err
 	})
 }
 
 // finishReport fills the traffic counters and writes the crawl report: in
 // the Apply transaction when write is given, else as its own row.
-func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvReport, started time.Time, m *Meter, write func(*store.CrawlRecord) error) EnvReport {
+func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvReport, started time.Time, m *Meter, write func(*store.CrawlRecord) (store.ApplyResult, error)) EnvReport {
 	rec := func() store.CrawlRecord {
 		er.Requests = m.Requests.Load()
 		er.Retries = max(0, m.Requests.Load()-m.Logical.Load())
@@ -294,9 +292,12 @@ func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvRepor
 	}
 	if write != nil {
 		r := rec()
-		if err := write(&r); err != nil {
+		res, err := write(&r)
+		if err != nil {
 			er.Status, er.Err = StatusFailed, err
 			write = nil
+		} else {
+			er.Result, er.CrawlID = res, res.CrawlID
 		}
 	}
 	if write == nil && er.Status != StatusSkipped {
@@ -430,10 +431,13 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		if !r.ArtifactsSaved {
 			continue
 		}
-		err := c.fetch(ctx, r.ID, "run_results.json", func(rd io.Reader) error { return builder.AddRunResults(rd, prov) })
-		if err != nil {
-			if admin.IsNotFound(err) {
-				continue // a run that failed before writing results
+		// Every step that executed nodes wrote its own run_results.json;
+		// the run's default (last step) is often `dbt docs generate`,
+		// whose results are not test results.
+		for _, step := range executingSteps(r) {
+			err := c.fetchStep(ctx, r.ID, "run_results.json", step, func(rd io.Reader) error { return builder.AddRunResults(rd, prov) })
+			if err == nil || admin.IsNotFound(err) {
+				continue // not found: a step that failed before writing results
 			}
 			complete = false
 			warn("artifact_failed", err.Error())
@@ -448,7 +452,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 			continue
 		}
 		prov := catalog.Provenance{RunID: r.ID, JobID: r.JobDefinitionID, FinishedAt: r.FinishedAt.Time}
-		if err := c.fetch(ctx, r.ID, "sources.json", func(rd io.Reader) error { return builder.AddSources(rd, prov) }); err != nil {
+		if err := c.fetchStep(ctx, r.ID, "sources.json", freshnessStep(r), func(rd io.Reader) error { return builder.AddSources(rd, prov) }); err != nil {
 			complete = false
 			warn("artifact_failed", err.Error())
 			if v, ok := failedJobRun[r.JobDefinitionID]; !ok || r.ID < v {
@@ -514,7 +518,8 @@ func (c *Crawler) newRuns(ctx context.Context, p envPlan, state store.Environmen
 	}
 	var runs []admin.Run
 	unfinished := map[int64]int64{} // job -> lowest unfinished run
-	for r, err := range c.admin.Runs(ctx, admin.RunFilter{EnvironmentID: p.scope.EnvironmentID, IDGreaterThan: floor, OrderBy: "id"}) {
+	f := admin.RunFilter{EnvironmentID: p.scope.EnvironmentID, IDGreaterThan: floor, OrderBy: "id", IncludeRelated: []string{"run_steps"}}
+	for r, err := range c.admin.Runs(ctx, f) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("list runs of environment %d: %w", p.scope.EnvironmentID, err)
 		}
@@ -543,8 +548,8 @@ func (c *Crawler) newRuns(ctx context.Context, p envPlan, state store.Environmen
 }
 
 // latestRun returns the newest finished run of the selected jobs with saved
-// artifacts that succeeded and generated docs (docs true), or the newest
-// finished run with saved artifacts (docs false); nil when there is none.
+// artifacts that generated docs (docs true), or the newest finished run with
+// saved artifacts (docs false); nil when there is none.
 func (c *Crawler) latestRun(ctx context.Context, p envPlan, docs bool) (*admin.Run, error) {
 	if len(p.jobs) == 0 {
 		return nil, nil
@@ -555,9 +560,11 @@ func (c *Crawler) latestRun(ctx context.Context, p envPlan, docs bool) (*admin.R
 	}
 	f := admin.RunFilter{EnvironmentID: p.scope.EnvironmentID, OrderBy: "-id"}
 	if docs {
+		// dbt Cloud generates docs even when an earlier step of the run
+		// failed (a failing test errors the run), so any finished run with
+		// docs will do.
 		yes := true
 		f.HasDocsGenerated = &yes
-		f.Status = admin.RunStatusSuccess
 	}
 	for r, err := range c.admin.Runs(ctx, f) {
 		if err != nil {
@@ -566,7 +573,7 @@ func (c *Crawler) latestRun(ctx context.Context, p envPlan, docs bool) (*admin.R
 		if !selected[r.JobDefinitionID] || !r.Status.IsFinished() || !r.ArtifactsSaved {
 			continue
 		}
-		if docs && (!r.HasDocsGenerated || !r.Status.IsSuccess()) {
+		if docs && !r.HasDocsGenerated {
 			continue
 		}
 		return &r, nil
@@ -574,10 +581,18 @@ func (c *Crawler) latestRun(ctx context.Context, p envPlan, docs bool) (*admin.R
 	return nil, nil
 }
 
-// fetch streams one artifact into use.
+// fetch streams one artifact of a run's last step into use.
 func (c *Crawler) fetch(ctx context.Context, runID int64, path string, use func(io.Reader) error) error {
-	body, err := c.admin.Artifact(ctx, runID, path, 0)
+	return c.fetchStep(ctx, runID, path, 0, use)
+}
+
+// fetchStep streams one artifact of a run step (0: the last step) into use.
+func (c *Crawler) fetchStep(ctx context.Context, runID int64, path string, step int, use func(io.Reader) error) error {
+	body, err := c.admin.Artifact(ctx, runID, path, step)
 	if err != nil {
+		if step > 0 {
+			return fmt.Errorf("download %s of run %d step %d: %w", path, runID, step, err)
+		}
 		return fmt.Errorf("download %s of run %d: %w", path, runID, err)
 	}
 	defer body.Close()
@@ -595,4 +610,38 @@ func (c *Crawler) fetch(ctx context.Context, runID int64, path string, use func(
 func discoveryUnavailable(err error) bool {
 	var ae *discovery.AuthError
 	return errors.As(err, &ae)
+}
+
+// executingCommands are the dbt commands whose run_results.json records node
+// executions (as opposed to compile, docs generate or source freshness).
+var executingCommands = []string{"dbt build", "dbt run", "dbt test", "dbt seed", "dbt snapshot", "dbt retry"}
+
+// executingSteps returns the indexes of the run's steps that ran an
+// executing dbt command, or [0] (the last step) when the run lists no steps.
+func executingSteps(r admin.Run) []int {
+	if len(r.RunSteps) == 0 {
+		return []int{0}
+	}
+	var steps []int
+	for _, st := range r.RunSteps {
+		name := strings.ToLower(st.Name)
+		for _, cmd := range executingCommands {
+			if strings.Contains(name, cmd) && !strings.Contains(name, "dbt run-operation") {
+				steps = append(steps, st.Index)
+				break
+			}
+		}
+	}
+	return steps
+}
+
+// freshnessStep returns the index of the step that ran `dbt source
+// freshness`, or 0 (the last step).
+func freshnessStep(r admin.Run) int {
+	for _, st := range r.RunSteps {
+		if strings.Contains(strings.ToLower(st.Name), "source freshness") {
+			return st.Index
+		}
+	}
+	return 0
 }
