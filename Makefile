@@ -14,6 +14,7 @@ all: build
 
 deps:
 	$(GO) mod download
+	cd deploy && $(GO) mod download
 
 postgres:
 	@./scripts/ensure-postgres.sh
@@ -27,6 +28,7 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 ## test: everything CI runs; sets itself up on a fresh Debian machine.
 test: deps postgres lint build

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/config"
+	"github.com/dbt-crawler/dbt-crawler/pkg/dbtcloudtest"
 )
 
 // composeFile is the subset of the Compose specification that
@@ -151,6 +153,9 @@ func TestComposeFile(t *testing.T) {
 		require.True(t, config.IsLoopback(access.Hostname()), "plain http is accepted only for loopback hosts")
 		require.Equal(t, port, access.Port())
 		require.True(t, host == "0.0.0.0" || host == access.Hostname(), "the emulator listens where the crawler looks")
+		require.Equal(t, dbtcloudtest.DefaultToken, env["DBT_CLOUD_TOKEN"], "the default token is the one the emulator accepts")
+		account := dbtcloudtest.Generate(dbtcloudtest.DemoGenConfig()).Account.ID
+		require.Equal(t, strconv.FormatInt(account, 10), env["DBT_CLOUD_ACCOUNT_ID"], "the default account is the one the emulator serves")
 		requireValidConfig(t, env)
 	})
 

@@ -83,13 +83,15 @@ func interpolate(s string, getenv func(string) string) (string, error) {
 				break
 			}
 		}
+		// getenv cannot tell unset from empty, so "-" and ":-" (and "?"
+		// and ":?") behave alike here.
 		v := getenv(name)
 		switch op {
-		case ":-":
+		case ":-", "-":
 			if v == "" {
 				v = arg
 			}
-		case ":?":
+		case ":?", "?":
 			if v == "" {
 				return "", fmt.Errorf("%s is required: %s", name, arg)
 			}

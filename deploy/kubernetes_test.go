@@ -452,7 +452,7 @@ func TestCronJobComponent(t *testing.T) {
 	require.GreaterOrEqual(t, *cj.Spec.JobTemplate.Spec.ActiveDeadlineSeconds, int64(config.DefaultCrawlTimeout.Seconds()))
 }
 
-var metricName = regexp.MustCompile(`\bdbt_crawler_[a-z_]+`)
+var metricName = regexp.MustCompile(`\bcrawler_[a-z_]+`)
 
 func TestMonitoringComponent(t *testing.T) {
 	objs := buildWithComponents(t, "monitoring")

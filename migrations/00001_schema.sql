@@ -99,11 +99,6 @@ CREATE TABLE crawler.assets (
     severity            text NOT NULL DEFAULT '',
     url                 text NOT NULL DEFAULT '',
     label               text NOT NULL DEFAULT '',
-    last_run_status     text NOT NULL DEFAULT '',
-    last_run_at         timestamptz,
-    last_run_id         bigint,
-    last_job_id         bigint,
-    execution_seconds   double precision,
     content_hash        bytea NOT NULL,
     missing_count       integer NOT NULL DEFAULT 0,
     archived_at         timestamptz,
@@ -113,6 +108,21 @@ CREATE TABLE crawler.assets (
 );
 CREATE INDEX assets_type_idx ON crawler.assets (env_id, asset_type);
 CREATE INDEX assets_owner_idx ON crawler.assets (owner);
+
+-- The last execution of each node, kept apart from its definition: a new
+-- run touches this narrow row, not the asset row, so "asset rows written"
+-- counts definition changes only.
+CREATE TABLE crawler.asset_status (
+    env_id              bigint NOT NULL REFERENCES crawler.environments ON DELETE CASCADE,
+    unique_id           text NOT NULL,
+    last_run_status     text NOT NULL DEFAULT '',
+    last_run_at         timestamptz,
+    last_run_id         bigint,
+    last_job_id         bigint,
+    execution_seconds   double precision,
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (env_id, unique_id)
+);
 
 CREATE TABLE crawler.columns (
     env_id          bigint NOT NULL REFERENCES crawler.environments ON DELETE CASCADE,

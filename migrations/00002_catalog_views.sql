@@ -16,14 +16,15 @@ SELECT a.qualified_name, a.asset_type, a.unique_id, a.name, a.description,
        e.project_name, e.name AS environment_name,
        a.database_name, a.schema_name, a.identifier, a.relation_name,
        a.materialization, a.owner, a.tags, a.meta,
-       a.last_run_status, a.last_run_at, a.last_run_id, a.last_job_id,
+       COALESCE(s.last_run_status, '') AS last_run_status, s.last_run_at, s.last_run_id, s.last_job_id,
        a.archived_at, a.package_name, a.language, a.access, a.version,
        a.enabled, a.path, a.raw_code, a.compiled_code, a.checksum,
        a.source_name, a.loader, a.test_name, a.test_column_name,
        t.qualified_name AS tested_qualified_name, a.severity, a.url, a.label,
-       a.execution_seconds, a.first_seen_at, a.updated_at
+       s.execution_seconds, a.first_seen_at, a.updated_at
 FROM crawler.assets a
 JOIN crawler.environments e USING (env_id)
+LEFT JOIN crawler.asset_status s ON s.env_id = a.env_id AND s.unique_id = a.unique_id
 LEFT JOIN crawler.assets t ON t.env_id = a.env_id AND t.unique_id = a.tested_unique_id AND a.tested_unique_id <> '';
 
 CREATE VIEW catalog.columns AS

@@ -109,14 +109,14 @@ func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 	}
 	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	acct, err := cl.admin.Account(ctx)
+	acct, err := cl.Admin.Account(ctx)
 	if err != nil {
 		return append(out, checkResult{p("Admin API: token"), "FAIL", adminFix(err)})
 	}
 	out = append(out, checkResult{p("Admin API: token"), "ok", fmt.Sprintf("account %d %q (%s plan)", acct.ID, acct.Name, acct.Plan)})
 
 	projects, envs, jobs, docsJobs, freshJobs := 0, []int64{}, 0, 0, 0
-	for pr, err := range cl.admin.Projects(ctx) {
+	for pr, err := range cl.Admin.Projects(ctx) {
 		if err != nil {
 			return append(out, checkResult{p("Admin API: projects"), "FAIL", adminFix(err)})
 		}
@@ -124,7 +124,7 @@ func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 			continue
 		}
 		projects++
-		for e, err := range cl.admin.Environments(ctx, pr.ID) {
+		for e, err := range cl.Admin.Environments(ctx, pr.ID) {
 			if err != nil {
 				return append(out, checkResult{p("Admin API: environments"), "FAIL", adminFix(err)})
 			}
@@ -132,7 +132,7 @@ func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 				envs = append(envs, e.ID)
 			}
 		}
-		for j, err := range cl.admin.Jobs(ctx, admin.JobFilter{ProjectID: pr.ID}) {
+		for j, err := range cl.Admin.Jobs(ctx, admin.JobFilter{ProjectID: pr.ID}) {
 			if err != nil {
 				return append(out, checkResult{p("Admin API: jobs"), "FAIL", adminFix(err) + " (the token needs the Job Viewer or Read-only permission set)"})
 			}
@@ -157,17 +157,17 @@ func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 	if freshJobs == 0 {
 		out = append(out, checkResult{p("sources.json"), "warn", "no job runs source freshness: enable \"Run source freshness\" on a job to record freshness"})
 	}
-	if cl.discovery == nil {
+	if cl.Discovery == nil {
 		return append(out, checkResult{p("Discovery API"), "skip", "disabled in the configuration: crawling from artifacts alone"})
 	}
 	if len(envs) == 0 {
 		return out
 	}
-	info, err := cl.discovery.Info(ctx, envs[0])
+	info, err := cl.Discovery.Info(ctx, envs[0])
 	if err != nil {
-		return append(out, checkResult{p("Discovery API"), "warn", discoveryFix(err, cl.discoveryURL) + " (the crawler falls back to artifacts alone)"})
+		return append(out, checkResult{p("Discovery API"), "warn", discoveryFix(err, cl.DiscoveryURL) + " (the crawler falls back to artifacts alone)"})
 	}
-	out = append(out, checkResult{p("Discovery API"), "ok", fmt.Sprintf("%s: environment %d, adapter %s, applied state updated %s", cl.discoveryURL, envs[0], info.AdapterType, info.LastUpdatedAt.Format(time.RFC3339))})
+	out = append(out, checkResult{p("Discovery API"), "ok", fmt.Sprintf("%s: environment %d, adapter %s, applied state updated %s", cl.DiscoveryURL, envs[0], info.AdapterType, info.LastUpdatedAt.Format(time.RFC3339))})
 	return out
 }
 

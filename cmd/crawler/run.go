@@ -72,11 +72,11 @@ func crawlConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 	return crawlConnectionWith(ctx, cfg, conn, cl, st, log, progress)
 }
 
-func crawlConnectionWith(ctx context.Context, cfg *config.Config, conn config.Connection, cl *clients, st *store.Store, log *zap.Logger, progress func(crawl.Progress)) (*crawl.Report, error) {
+func crawlConnectionWith(ctx context.Context, cfg *config.Config, conn config.Connection, cl *crawl.Clients, st *store.Store, log *zap.Logger, progress func(crawl.Progress)) (*crawl.Report, error) {
 	log = log.With(zap.String("connection", conn.Name))
 	ctx, cancel := context.WithTimeout(ctx, cfg.CrawlTimeout)
 	defer cancel()
-	cr := crawl.New(cl.admin, cl.discovery, st, crawl.Options{
+	cr := crawl.New(cl.Admin, cl.Discovery, st, crawl.Options{
 		Projects:           conn.Projects,
 		Environments:       conn.Environments,
 		Jobs:               conn.Jobs,

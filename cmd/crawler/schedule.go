@@ -187,9 +187,9 @@ func runScheduled(ctx context.Context, cfg *config.Config, conn config.Connectio
 			m.testsAdded.WithLabelValues(conn.Name).Add(float64(e.Result.TestResultsAdded))
 		}
 	}
-	recordTransport(m, conn.Name, "admin", cl.adminT.Stats())
-	if cl.discoveryT != nil {
-		recordTransport(m, conn.Name, "discovery", cl.discoveryT.Stats())
+	recordTransport(m, conn.Name, "admin", cl.AdminT.Stats())
+	if cl.DiscoveryT != nil {
+		recordTransport(m, conn.Name, "discovery", cl.DiscoveryT.Stats())
 	}
 	if err != nil {
 		log.Error("crawl finished with failures", zap.String("connection", conn.Name), zap.Error(err))

@@ -23,8 +23,12 @@ import (
 // Defaults.
 const (
 	DefaultSchedule           = "0 * * * *"
-	DefaultAdminPerMinute     = 5000
-	DefaultDiscoveryPerMinute = 500
+	// DefaultAdminPerMinute and DefaultDiscoveryPerMinute keep headroom
+	// under dbt's documented limits (AdminLimitPerMinute, DiscoveryLimitPerMinute).
+	DefaultAdminPerMinute     = 4800
+	DefaultDiscoveryPerMinute = 450
+	AdminLimitPerMinute       = 5000
+	DiscoveryLimitPerMinute   = 500
 	DefaultListen             = ":8080"
 	DefaultCrawlTimeout       = 2 * time.Hour
 	DefaultArchiveAfter       = 2
@@ -402,11 +406,11 @@ func (c Connection) validate(i int) []error {
 	if _, err := cron.ParseStandard(c.Schedule); err != nil {
 		errs = append(errs, fmt.Errorf("%s: schedule %q is not a cron spec (%v): use five fields, e.g. \"0 * * * *\" for hourly", label, c.Schedule, err))
 	}
-	if c.AdminPerMinute > DefaultAdminPerMinute {
-		errs = append(errs, fmt.Errorf("%s: admin_requests_per_minute %d exceeds dbt's documented limit of %d", label, c.AdminPerMinute, DefaultAdminPerMinute))
+	if c.AdminPerMinute > AdminLimitPerMinute {
+		errs = append(errs, fmt.Errorf("%s: admin_requests_per_minute %d exceeds dbt's documented limit of %d", label, c.AdminPerMinute, AdminLimitPerMinute))
 	}
-	if c.DiscoveryPerMinute > DefaultDiscoveryPerMinute {
-		errs = append(errs, fmt.Errorf("%s: discovery_requests_per_minute %d exceeds dbt's documented limit of %d", label, c.DiscoveryPerMinute, DefaultDiscoveryPerMinute))
+	if c.DiscoveryPerMinute > DiscoveryLimitPerMinute {
+		errs = append(errs, fmt.Errorf("%s: discovery_requests_per_minute %d exceeds dbt's documented limit of %d", label, c.DiscoveryPerMinute, DiscoveryLimitPerMinute))
 	}
 	for _, f := range []struct {
 		name string

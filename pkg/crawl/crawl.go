@@ -253,7 +253,10 @@ func (c *Crawler) crawlEnvironment(ctx context.Context, p envPlan) EnvReport {
 	}
 	if snap == nil {
 		er.Status = StatusUnchanged
-		return c.finishReport(ctx, log, er, started, meter, nil)
+		er.Complete = true
+		return c.finishReport(ctx, log, er, started, meter, func(r *store.CrawlRecord) (store.ApplyResult, error) {
+			return c.store.RecordUnchanged(ctx, p.scope, *r)
+		})
 	}
 	er.Status = StatusSucceeded
 	er.Complete = snap.Complete

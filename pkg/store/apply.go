@@ -36,12 +36,14 @@ type CrawlRecord struct {
 
 // ApplyResult counts what Apply wrote.
 type ApplyResult struct {
-	CrawlID          int64
-	Inserted         int
-	Updated          int
-	Unchanged        int
-	Archived         int
-	Restored         int
+	CrawlID   int64
+	Inserted  int
+	Updated   int
+	Unchanged int
+	Archived  int
+	Restored  int
+	// StatusWritten counts last-execution rows written (crawler.asset_status).
+	StatusWritten    int
 	ColumnsWritten   int
 	EdgesWritten     int
 	TestResultsAdded int
@@ -85,6 +87,7 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 			{"environment", w.environment},
 			{"jobs", w.jobsAndRuns},
 			{"assets", w.assets},
+			{"status", w.status},
 			{"columns", w.columns},
 			{"edges", w.edges},
 			{"test_results", w.testResults},
@@ -268,8 +271,7 @@ var assetCols = []string{
 	"database_name", "schema_name", "identifier", "relation_name", "materialization", "language",
 	"access", "version", "enabled", "owner", "tags", "meta", "path", "raw_code", "compiled_code",
 	"checksum", "source_name", "loader", "test_name", "test_column_name", "tested_unique_id",
-	"severity", "url", "label", "last_run_status", "last_run_at", "last_run_id", "last_job_id",
-	"execution_seconds", "content_hash",
+	"severity", "url", "label", "content_hash",
 }
 
 func (w *writer) assets(ctx context.Context) error {
@@ -293,8 +295,7 @@ func (w *writer) assets(ctx context.Context) error {
 			w.json(a.Meta, "{}"), w.str(a.Path), w.str(a.RawCode), w.str(a.CompiledCode),
 			w.str(a.Checksum), w.str(a.SourceName), w.str(a.Loader), w.str(a.TestName),
 			w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
-			w.str(a.Label), w.str(a.LastRunStatus), optTime(a.LastRunAt), optID(a.LastRunID),
-			optID(a.LastJobID), optFloat(a.ExecutionSeconds), nil,
+			w.str(a.Label), nil,
 		}
 		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
 		rows = append(rows, r)
@@ -385,8 +386,50 @@ func (w *writer) assets(ctx context.Context) error {
 // empty value there means "not known", so the stored value stays.
 var keepWhenEmpty = map[string]string{
 	"description": "text", "raw_code": "text", "compiled_code": "text",
-	"last_run_status": "text", "last_run_at": "null", "last_run_id": "null",
-	"last_job_id": "null", "execution_seconds": "null",
+}
+
+// status upserts the last execution of each asset that has one. An asset
+// the snapshot knows no execution for keeps the stored one.
+func (w *writer) status(ctx context.Context) error {
+	cols := []string{"env_id", "unique_id", "last_run_status", "last_run_at", "last_run_id", "last_job_id", "execution_seconds"}
+	if err := w.tempTable(ctx, "_status", "crawler.asset_status", cols); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(w.snap.Assets))
+	rows := make([][]any, 0, len(w.snap.Assets))
+	for i := range w.snap.Assets {
+		a := &w.snap.Assets[i]
+		if a.LastRunStatus == "" && a.LastRunAt.IsZero() {
+			continue
+		}
+		uid := w.str(a.UniqueID)
+		if seen[uid] {
+			continue
+		}
+		seen[uid] = true
+		rows = append(rows, []any{w.envID, uid, w.str(a.LastRunStatus), optTime(a.LastRunAt), optID(a.LastRunID), optID(a.LastJobID), optFloat(a.ExecutionSeconds)})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := w.copy(ctx, "_status", cols, rows); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		INSERT INTO crawler.asset_status (`+joinCols(cols)+`)
+		SELECT `+joinCols(cols)+` FROM _status
+		ON CONFLICT (env_id, unique_id) DO UPDATE SET
+			last_run_status = excluded.last_run_status, last_run_at = excluded.last_run_at,
+			last_run_id = excluded.last_run_id, last_job_id = excluded.last_job_id,
+			execution_seconds = excluded.execution_seconds, updated_at = now()
+		WHERE (asset_status.last_run_status, asset_status.last_run_at, asset_status.last_run_id,
+		       asset_status.last_job_id, asset_status.execution_seconds)
+		  IS DISTINCT FROM (excluded.last_run_status, excluded.last_run_at, excluded.last_run_id,
+		       excluded.last_job_id, excluded.execution_seconds)
+		  AND (asset_status.last_run_at IS NULL OR excluded.last_run_at IS NULL
+		       OR excluded.last_run_at >= asset_status.last_run_at)`)
+	w.res.StatusWritten = int(tag.RowsAffected())
+	return err
 }
 
 var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}

@@ -83,6 +83,7 @@ func populateCookbook(t *testing.T, s *Store) {
 			last.Assets[i].Materialization = "view"
 		case "model.shop.m00003":
 			last.Assets[i].LastRunAt = now
+			last.Assets[i].Tags = []string{"daily", "finance"}
 		}
 	}
 	last.Assets = append(last.Assets, catalog.Asset{

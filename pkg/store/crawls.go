@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
@@ -91,6 +90,52 @@ func (s *Store) RecordCrawl(ctx context.Context, sc catalog.Scope, rec CrawlReco
 	return id, nil
 }
 
+// RecordUnchanged records a crawl that found nothing new. Nothing new means
+// the last complete snapshot still holds, so it counts as one more
+// consecutive complete crawl for the assets missing from it: those reaching
+// the archive grace count are archived now. Assets not missing are not
+// touched.
+func (s *Store) RecordUnchanged(ctx context.Context, sc catalog.Scope, rec CrawlRecord) (ApplyResult, error) {
+	var res ApplyResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1::int4, hashtext($2))`, lockApply, scopeKey(sc)); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `
+			UPDATE crawler.assets a
+			SET missing_count = a.missing_count + 1,
+			    archived_at = CASE WHEN a.missing_count + 1 >= $4 THEN now() END
+			FROM crawler.environments e
+			WHERE e.env_id = a.env_id AND e.account_id = $1 AND e.project_id = $2 AND e.environment_id = $3
+			  AND a.archived_at IS NULL AND a.missing_count > 0
+			RETURNING a.archived_at IS NOT NULL`, sc.AccountID, sc.ProjectID, sc.EnvironmentID, s.opts.ArchiveAfter)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var archived bool
+			if err := rows.Scan(&archived); err != nil {
+				rows.Close()
+				return err
+			}
+			if archived {
+				res.Archived++
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		id, err := insertCrawl(ctx, tx, sc, true, &rec, &res)
+		res.CrawlID = id
+		return err
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("record unchanged crawl of environment %d: %w", sc.EnvironmentID, translate(err))
+	}
+	return res, nil
+}
+
 // EnvironmentState is what the store remembers of an environment between
 // crawls.
 type EnvironmentState struct {
@@ -150,46 +195,44 @@ func (s *Store) EnvironmentState(ctx context.Context, sc catalog.Scope) (Environ
 
 // EnvironmentLock is a held per-environment crawl lock.
 type EnvironmentLock struct {
-	conn *pgxpool.Conn
+	conn *pgx.Conn
 	key  string
 }
 
 // TryLockEnvironment takes the session-level advisory lock that makes one
 // crawler process at a time crawl an environment. It returns ok=false when
-// another process holds it. Release the lock with Unlock.
+// another process holds it. The lock lives on a dedicated connection, apart
+// from the pool, so crawls holding locks never starve their own writes.
+// Release it with Unlock.
 func (s *Store) TryLockEnvironment(ctx context.Context, sc catalog.Scope) (*EnvironmentLock, bool, error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, false, fmt.Errorf("lock environment %d: %w", sc.EnvironmentID, translate(err))
 	}
 	var ok bool
 	key := scopeKey(sc)
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1::int4, hashtext($2))`, lockCrawl, key).Scan(&ok); err != nil {
-		conn.Release()
+		conn.Close(context.WithoutCancel(ctx))
 		return nil, false, fmt.Errorf("lock environment %d: %w", sc.EnvironmentID, translate(err))
 	}
 	if !ok {
-		conn.Release()
+		conn.Close(context.WithoutCancel(ctx))
 		return nil, false, nil
 	}
 	return &EnvironmentLock{conn: conn, key: key}, true, nil
 }
 
-// Unlock releases the lock. When the unlock cannot be confirmed the
-// connection is closed, which releases the lock too. It is safe to call on a
-// nil lock and more than once.
-// The unlock runs even when ctx is already cancelled.
+// Unlock releases the lock by closing its connection (the server drops a
+// session's advisory locks with the session). It runs even when ctx is
+// already cancelled, and is safe to call on a nil lock and more than once.
 func (l *EnvironmentLock) Unlock(ctx context.Context) {
 	if l == nil || l.conn == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1::int4, hashtext($2))`, lockCrawl, l.key); err != nil {
-		_ = l.conn.Hijack().Close(ctx)
-	} else {
-		l.conn.Release()
-	}
+	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1::int4, hashtext($2))`, lockCrawl, l.key)
+	_ = l.conn.Close(ctx)
 	l.conn = nil
 }
 

@@ -241,7 +241,7 @@ func archivedAt(t *testing.T, s *Store, uid string) *time.Time {
 func dump(t *testing.T, s *Store) string {
 	t.Helper()
 	var b strings.Builder
-	for _, tbl := range []string{"accounts", "projects", "environments", "jobs", "runs", "assets", "columns", "edges", "test_results", "source_freshness", "relations", "matches", "watermarks", "crawls"} {
+	for _, tbl := range []string{"accounts", "projects", "environments", "jobs", "runs", "assets", "asset_status", "columns", "edges", "test_results", "source_freshness", "relations", "matches", "watermarks", "crawls"} {
 		rows, err := s.pool.Query(t.Context(), `SELECT t::text FROM crawler.`+tbl+` t ORDER BY t::text`)
 		require.NoError(t, err)
 		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
@@ -252,7 +252,7 @@ func dump(t *testing.T, s *Store) string {
 }
 
 func TestApplyFailureLeavesPreviousState(t *testing.T) {
-	phases := []string{"environment", "jobs", "assets", "columns", "edges", "test_results", "freshness", "relations", "matches", "watermarks", "commit"}
+	phases := []string{"environment", "jobs", "assets", "status", "columns", "edges", "test_results", "freshness", "relations", "matches", "watermarks", "commit"}
 	s := newStore(t)
 	base := makeSnapshot(testScope, 10, 3)
 	_, err := s.Apply(t.Context(), base, &CrawlRecord{})
