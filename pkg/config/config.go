@@ -22,7 +22,7 @@ import (
 
 // Defaults.
 const (
-	DefaultSchedule           = "0 * * * *"
+	DefaultSchedule = "0 * * * *"
 	// DefaultAdminPerMinute and DefaultDiscoveryPerMinute keep headroom
 	// under dbt's documented limits (AdminLimitPerMinute, DiscoveryLimitPerMinute).
 	DefaultAdminPerMinute     = 4800

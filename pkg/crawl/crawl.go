@@ -388,7 +388,9 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		Decode:      catalog.DecodeOptions{MaxBytes: c.opts.MaxArtifactBytes, MaxDepth: c.opts.MaxJSONDepth},
 	})
 	var warnings []catalog.Warning
-	warn := func(code, msg string) { warnings = append(warnings, catalog.Warning{Code: code, Message: msg, Count: 1}) }
+	warn := func(code, msg string) {
+		warnings = append(warnings, catalog.Warning{Code: code, Message: msg, Count: 1})
+	}
 
 	// The definitions: manifest and catalog of the newest successful run
 	// that generated docs (else the newest run with a manifest). Runs of
