@@ -65,13 +65,19 @@ func crawlChild(ctx context.Context, binary string, environ []string, t crawlTar
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	cmd.WaitDelay = 10 * time.Second
 	start := time.Now()
-	err := cmd.Run()
-	u := usage{Wall: time.Since(start)}
+	if err := cmd.Start(); err != nil {
+		return usage{}, fmt.Errorf("start %s: %w", binary, err)
+	}
+	// The child's rusage maxrss starts from this (large) process's at fork
+	// on Linux, so the peak is read from the child's own VmHWM instead.
+	hwm := make(chan int64, 1)
+	done := make(chan struct{})
+	go func() { hwm <- watchHWM(cmd.Process.Pid, done) }()
+	err := cmd.Wait()
+	close(done)
+	u := usage{Wall: time.Since(start), MaxRSS: <-hwm}
 	if ps := cmd.ProcessState; ps != nil {
 		u.CPU = ps.UserTime() + ps.SystemTime()
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			u.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
-		}
 	}
 	if err != nil {
 		return u, fmt.Errorf("crawler run (%s) failed: %w\n%s", binary, err, tail(errOut.String()+out.String(), 4000))
@@ -149,6 +155,34 @@ func crawlInProcess(ctx context.Context, t crawlTarget, log *zap.Logger, profile
 	u.CPU = time.Duration(after.cpu - before.cpu)
 	u.MaxRSS = after.maxRSS
 	return u, rep.Error()
+}
+
+// watchHWM polls /proc/PID/status every 20 ms until done and returns the
+// largest VmHWM (peak resident set) seen, in bytes; 0 when unreadable.
+// VmHWM is a high-water mark, so only growth in the last interval before
+// exit can be missed.
+func watchHWM(pid int, done <-chan struct{}) int64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	var peak int64
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			for line := range strings.Lines(string(b)) {
+				if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					if f := strings.Fields(rest); len(f) > 0 {
+						kb, _ := strconv.ParseInt(f[0], 10, 64)
+						peak = max(peak, kb*1024)
+					}
+				}
+			}
+		}
+		select {
+		case <-done:
+			return peak
+		case <-t.C:
+		}
+	}
 }
 
 type selfUsage struct {

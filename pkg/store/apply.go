@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -275,11 +277,41 @@ var assetCols = []string{
 }
 
 func (w *writer) assets(ctx context.Context) error {
-	if err := w.tempTable(ctx, "_assets", "crawler.assets", assetCols); err != nil {
+	// The stored hashes decide which rows cross the wire: an unchanged
+	// asset is neither copied nor upserted. The environment's advisory lock
+	// makes the read and the writes one consistent step.
+	type stored struct {
+		hash    []byte
+		pending bool // archived, or counted missing: must be rewritten
+	}
+	existing := map[string]stored{}
+	rs, err := w.tx.Query(ctx, `
+		SELECT unique_id, content_hash, archived_at IS NOT NULL, missing_count <> 0
+		FROM crawler.assets WHERE env_id = $1`, w.envID)
+	if err != nil {
 		return err
 	}
+	archivedNow := map[string]bool{}
+	for rs.Next() {
+		var uid string
+		var hash []byte
+		var archived, missing bool
+		if err := rs.Scan(&uid, &hash, &archived, &missing); err != nil {
+			rs.Close()
+			return err
+		}
+		existing[uid] = stored{hash: hash, pending: archived || missing}
+		if archived {
+			archivedNow[uid] = true
+		}
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+
 	seen := make(map[string]bool, len(w.snap.Assets))
-	rows := make([][]any, 0, len(w.snap.Assets))
+	var rows [][]any
 	for i := range w.snap.Assets {
 		a := &w.snap.Assets[i]
 		uid := w.str(a.UniqueID)
@@ -297,71 +329,82 @@ func (w *writer) assets(ctx context.Context) error {
 			w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
 			w.str(a.Label), nil,
 		}
-		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
+		hash := w.hashRow(r[1 : len(r)-1])
+		r[len(r)-1] = hash
+		if old, ok := existing[uid]; ok && !old.pending && bytes.Equal(old.hash, hash) {
+			w.res.Unchanged++
+			continue
+		}
+		if archivedNow[uid] {
+			w.res.Restored++
+		}
 		rows = append(rows, r)
 	}
-	if err := w.copy(ctx, "_assets", assetCols, rows); err != nil {
-		return err
-	}
-	if err := w.tx.QueryRow(ctx, `
-		SELECT count(*) FROM crawler.assets a JOIN _assets t USING (env_id, unique_id)
-		WHERE a.archived_at IS NOT NULL`).Scan(&w.res.Restored); err != nil {
-		return err
-	}
-	set := ""
-	for _, c := range assetCols[2:] {
-		switch {
-		case keepWhenEmpty[c] == "text":
-			set += c + " = COALESCE(NULLIF(excluded." + c + ", ''), assets." + c + "), "
-		case keepWhenEmpty[c] == "null":
-			set += c + " = COALESCE(excluded." + c + ", assets." + c + "), "
-		default:
-			set += c + " = excluded." + c + ", "
-		}
-	}
-	q := `INSERT INTO crawler.assets (` + joinCols(assetCols) + `)
-		SELECT ` + joinCols(assetCols) + ` FROM _assets
-		ON CONFLICT (env_id, unique_id) DO UPDATE SET ` + set + `
-			missing_count = 0, archived_at = NULL, updated_at = now()
-		WHERE assets.content_hash IS DISTINCT FROM excluded.content_hash
-		   OR assets.archived_at IS NOT NULL OR assets.missing_count <> 0
-		RETURNING (xmax = 0)`
-	rs, err := w.tx.Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	for rs.Next() {
-		var inserted bool
-		if err := rs.Scan(&inserted); err != nil {
-			rs.Close()
+	if len(rows) > 0 {
+		if err := w.tempTable(ctx, "_assets", "crawler.assets", assetCols); err != nil {
 			return err
 		}
-		if inserted {
-			w.res.Inserted++
-		} else {
-			w.res.Updated++
+		if err := w.copy(ctx, "_assets", assetCols, rows); err != nil {
+			return err
 		}
+		set := ""
+		for _, c := range assetCols[2:] {
+			if keepWhenEmpty[c] {
+				set += c + " = COALESCE(NULLIF(excluded." + c + ", ''), assets." + c + "), "
+			} else {
+				set += c + " = excluded." + c + ", "
+			}
+		}
+		rs, err := w.tx.Query(ctx, `INSERT INTO crawler.assets (`+joinCols(assetCols)+`)
+			SELECT `+joinCols(assetCols)+` FROM _assets
+			ON CONFLICT (env_id, unique_id) DO UPDATE SET `+set+`
+				missing_count = 0, archived_at = NULL, updated_at = now()
+			WHERE assets.content_hash IS DISTINCT FROM excluded.content_hash
+			   OR assets.archived_at IS NOT NULL OR assets.missing_count <> 0
+			RETURNING (xmax = 0)`)
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var inserted bool
+			if err := rs.Scan(&inserted); err != nil {
+				rs.Close()
+				return err
+			}
+			if inserted {
+				w.res.Inserted++
+			} else {
+				w.res.Updated++
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return err
+		}
+		w.res.Unchanged += len(rows) - w.res.Inserted - w.res.Updated
 	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
-		return err
-	}
-	w.res.Unchanged = len(rows) - w.res.Inserted - w.res.Updated
 	if !w.snap.Complete {
 		return nil
 	}
-	// One pass over the environment's assets missing from the snapshot:
-	// count the absence, and archive those that reached the grace count.
+	// Assets the snapshot no longer has: count the absence, and archive
+	// those that reached the grace count.
+	var missing [][]any
+	for uid := range existing {
+		if !seen[uid] && !archivedNow[uid] {
+			missing = append(missing, []any{uid})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := w.keyTable(ctx, "_missing_assets", 1, missing); err != nil {
+		return err
+	}
 	rs, err = w.tx.Query(ctx, `
-		WITH missing AS (
-			SELECT a.asset_id FROM crawler.assets a
-			LEFT JOIN _assets t ON t.unique_id = a.unique_id
-			WHERE a.env_id = $1 AND a.archived_at IS NULL AND t.unique_id IS NULL
-		)
 		UPDATE crawler.assets a
 		SET missing_count = a.missing_count + 1,
 		    archived_at = CASE WHEN a.missing_count + 1 >= $2 THEN now() END
-		FROM missing m WHERE a.asset_id = m.asset_id
+		FROM _missing_assets m WHERE a.env_id = $1 AND a.unique_id = m.k1
 		RETURNING a.archived_at IS NOT NULL`, w.envID, w.archiveAfter)
 	if err != nil {
 		return err
@@ -380,13 +423,52 @@ func (w *writer) assets(ctx context.Context) error {
 	return rs.Err()
 }
 
+// keyTable creates a transaction-scoped table of n text key columns
+// (k1..kn) holding rows.
+func (w *writer) keyTable(ctx context.Context, name string, n int, rows [][]any) error {
+	cols := make([]string, n)
+	defs := make([]string, n)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("k%d", i+1)
+		defs[i] = cols[i] + " text NOT NULL"
+	}
+	if _, err := w.tx.Exec(ctx, `CREATE TEMP TABLE `+name+` (`+strings.Join(defs, ", ")+`) ON COMMIT DROP`); err != nil {
+		return err
+	}
+	return w.copy(ctx, name, cols, rows)
+}
+
+// storedHashes reads key columns and the content hash of a table's rows of
+// the environment, keyed by the key columns joined with NUL.
+func (w *writer) storedHashes(ctx context.Context, sql string) (map[string][]byte, error) {
+	rs, err := w.tx.Query(ctx, sql, w.envID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string][]byte{}
+	n := len(rs.FieldDescriptions()) - 1
+	dest := make([]any, n+1)
+	keys := make([]string, n)
+	var hash []byte
+	for i := range keys {
+		dest[i] = &keys[i]
+	}
+	dest[n] = &hash
+	for rs.Next() {
+		if err := rs.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out[strings.Join(keys, "\x00")] = bytes.Clone(hash)
+	}
+	return out, rs.Err()
+}
+
 // keepWhenEmpty lists the asset columns a thinner input must not blank out:
 // a manifest written by `dbt test` has no compiled code, an artifact-only
 // crawl of a run that did not build a model has no execution for it. An
 // empty value there means "not known", so the stored value stays.
-var keepWhenEmpty = map[string]string{
-	"description": "text", "raw_code": "text", "compiled_code": "text",
-}
+var keepWhenEmpty = map[string]bool{"description": true, "raw_code": true, "compiled_code": true}
 
 // status upserts the last execution of each asset that has one. An asset
 // the snapshot knows no execution for keeps the stored one.
@@ -435,85 +517,131 @@ func (w *writer) status(ctx context.Context) error {
 var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}
 
 func (w *writer) columns(ctx context.Context) error {
-	if err := w.tempTable(ctx, "_columns", "crawler.columns", columnCols); err != nil {
+	existing, err := w.storedHashes(ctx, `SELECT unique_id, name, content_hash FROM crawler.columns WHERE env_id = $1`)
+	if err != nil {
 		return err
 	}
-	seen := make(map[[2]string]bool, len(w.snap.Columns))
-	rows := make([][]any, 0, len(w.snap.Columns))
+	seen := make(map[string]bool, len(w.snap.Columns))
+	withColumns := map[string]bool{}
+	var rows [][]any
 	for i := range w.snap.Columns {
 		c := &w.snap.Columns[i]
-		key := [2]string{w.str(c.AssetUniqueID), w.str(c.Name)}
+		uid, name := w.str(c.AssetUniqueID), w.str(c.Name)
+		key := uid + "\x00" + name
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		r := []any{w.envID, key[0], key[1], w.str(c.DataType), int32(c.Ordinal), w.str(c.Description),
+		withColumns[uid] = true
+		r := []any{w.envID, uid, name, w.str(c.DataType), int32(c.Ordinal), w.str(c.Description),
 			w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment), nil}
-		r[len(r)-1] = w.hashRow(r[1 : len(r)-1])
+		hash := w.hashRow(r[1 : len(r)-1])
+		r[len(r)-1] = hash
+		if old, ok := existing[key]; ok && bytes.Equal(old, hash) {
+			continue
+		}
 		rows = append(rows, r)
 	}
-	if err := w.copy(ctx, "_columns", columnCols, rows); err != nil {
-		return err
+	if len(rows) > 0 {
+		if err := w.tempTable(ctx, "_columns", "crawler.columns", columnCols); err != nil {
+			return err
+		}
+		if err := w.copy(ctx, "_columns", columnCols, rows); err != nil {
+			return err
+		}
+		tag, err := w.tx.Exec(ctx, `
+			INSERT INTO crawler.columns (`+joinCols(columnCols)+`)
+			SELECT `+joinCols(columnCols)+` FROM _columns
+			ON CONFLICT (env_id, unique_id, name) DO UPDATE SET data_type = excluded.data_type,
+				ordinal = excluded.ordinal, description = excluded.description, tags = excluded.tags,
+				meta = excluded.meta, comment = excluded.comment, content_hash = excluded.content_hash,
+				updated_at = now()
+			WHERE columns.content_hash IS DISTINCT FROM excluded.content_hash`)
+		if err != nil {
+			return err
+		}
+		w.res.ColumnsWritten = int(tag.RowsAffected())
 	}
-	tag, err := w.tx.Exec(ctx, `
-		INSERT INTO crawler.columns (`+joinCols(columnCols)+`)
-		SELECT `+joinCols(columnCols)+` FROM _columns
-		ON CONFLICT (env_id, unique_id, name) DO UPDATE SET data_type = excluded.data_type,
-			ordinal = excluded.ordinal, description = excluded.description, tags = excluded.tags,
-			meta = excluded.meta, comment = excluded.comment, content_hash = excluded.content_hash,
-			updated_at = now()
-		WHERE columns.content_hash IS DISTINCT FROM excluded.content_hash`)
-	if err != nil {
-		return err
-	}
-	w.res.ColumnsWritten = int(tag.RowsAffected())
 	if !w.snap.Complete {
 		return nil
 	}
 	// Columns the snapshot no longer lists, for assets whose columns it
 	// knows: an asset the snapshot gives no columns for (no catalog.json in
 	// this crawl) keeps the columns already stored.
-	tag, err = w.tx.Exec(ctx, `
-		DELETE FROM crawler.columns c
-		WHERE c.env_id = $1
-		  AND EXISTS (SELECT 1 FROM _columns k WHERE k.unique_id = c.unique_id)
-		  AND NOT EXISTS (SELECT 1 FROM _columns n WHERE n.unique_id = c.unique_id AND n.name = c.name)`, w.envID)
+	var gone [][]any
+	for key := range existing {
+		uid, name, _ := strings.Cut(key, "\x00")
+		if withColumns[uid] && !seen[key] {
+			gone = append(gone, []any{uid, name})
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if err := w.keyTable(ctx, "_gone_columns", 2, gone); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		DELETE FROM crawler.columns c USING _gone_columns g
+		WHERE c.env_id = $1 AND c.unique_id = g.k1 AND c.name = g.k2`, w.envID)
 	w.res.ColumnsWritten += int(tag.RowsAffected())
 	return err
 }
 
 func (w *writer) edges(ctx context.Context) error {
-	cols := []string{"env_id", "upstream", "downstream"}
-	if err := w.tempTable(ctx, "_edges", "crawler.edges", cols); err != nil {
-		return err
-	}
-	seen := make(map[catalog.Edge]bool, len(w.snap.Edges))
-	rows := make([][]any, 0, len(w.snap.Edges))
-	for _, e := range w.snap.Edges {
-		e = catalog.Edge{Upstream: w.str(e.Upstream), Downstream: w.str(e.Downstream)}
-		if seen[e] {
-			continue
-		}
-		seen[e] = true
-		rows = append(rows, []any{w.envID, e.Upstream, e.Downstream})
-	}
-	if err := w.copy(ctx, "_edges", cols, rows); err != nil {
-		return err
-	}
-	tag, err := w.tx.Exec(ctx, `
-		INSERT INTO crawler.edges (env_id, upstream, downstream)
-		SELECT env_id, upstream, downstream FROM _edges
-		ON CONFLICT DO NOTHING`)
+	existing, err := w.storedHashes(ctx, `SELECT upstream, downstream, ''::bytea FROM crawler.edges WHERE env_id = $1`)
 	if err != nil {
 		return err
 	}
-	w.res.EdgesWritten = int(tag.RowsAffected())
+	seen := make(map[string]bool, len(w.snap.Edges))
+	var rows [][]any
+	for _, e := range w.snap.Edges {
+		up, down := w.str(e.Upstream), w.str(e.Downstream)
+		key := up + "\x00" + down
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if _, ok := existing[key]; !ok {
+			rows = append(rows, []any{w.envID, up, down})
+		}
+	}
+	if len(rows) > 0 {
+		cols := []string{"env_id", "upstream", "downstream"}
+		if err := w.tempTable(ctx, "_edges", "crawler.edges", cols); err != nil {
+			return err
+		}
+		if err := w.copy(ctx, "_edges", cols, rows); err != nil {
+			return err
+		}
+		tag, err := w.tx.Exec(ctx, `
+			INSERT INTO crawler.edges (env_id, upstream, downstream)
+			SELECT env_id, upstream, downstream FROM _edges
+			ON CONFLICT DO NOTHING`)
+		if err != nil {
+			return err
+		}
+		w.res.EdgesWritten = int(tag.RowsAffected())
+	}
 	if !w.snap.Complete {
 		return nil
 	}
-	tag, err = w.tx.Exec(ctx, `
-		DELETE FROM crawler.edges x WHERE x.env_id = $1
-		  AND NOT EXISTS (SELECT 1 FROM _edges n WHERE n.upstream = x.upstream AND n.downstream = x.downstream)`, w.envID)
+	var gone [][]any
+	for key := range existing {
+		if !seen[key] {
+			up, down, _ := strings.Cut(key, "\x00")
+			gone = append(gone, []any{up, down})
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if err := w.keyTable(ctx, "_gone_edges", 2, gone); err != nil {
+		return err
+	}
+	tag, err := w.tx.Exec(ctx, `
+		DELETE FROM crawler.edges x USING _gone_edges g
+		WHERE x.env_id = $1 AND x.upstream = g.k1 AND x.downstream = g.k2`, w.envID)
 	w.res.EdgesWritten += int(tag.RowsAffected())
 	return err
 }
@@ -575,87 +703,126 @@ func (w *writer) freshness(ctx context.Context) error {
 	return err
 }
 
-func (w *writer) relations(ctx context.Context) error {
-	cols := []string{"env_id", "database_name", "schema_name", "name", "kind", "owner", "comment", "row_count", "bytes", "content_hash"}
-	if err := w.tempTable(ctx, "_relations", "crawler.relations", cols); err != nil {
-		return err
+// diffSpec describes a table written by upsertDiff: rows keyed by the
+// environment and nkeys text columns, with a content hash as last column.
+type diffSpec struct {
+	table  string   // e.g. "relations" in schema crawler
+	cols   []string // env_id, the key columns, the other columns, content_hash
+	nkeys  int
+	update string // SET clause of the upsert
+}
+
+// upsertDiff writes the rows whose content hash differs from the stored
+// one and, when remove is true, deletes the environment's stored rows the
+// given rows no longer have. It returns the number of rows written.
+func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remove bool) (int, error) {
+	keyCols := sp.cols[1 : 1+sp.nkeys]
+	existing, err := w.storedHashes(ctx, `SELECT `+joinCols(keyCols)+`, content_hash FROM crawler.`+sp.table+` WHERE env_id = $1`)
+	if err != nil {
+		return 0, err
 	}
-	seen := map[string]bool{}
+	seen := make(map[string]bool, len(rows))
+	var changed [][]any
+	for _, r := range rows {
+		parts := make([]string, sp.nkeys)
+		for i := range parts {
+			parts[i] = r[1+i].(string)
+		}
+		key := strings.Join(parts, "\x00")
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if old, ok := existing[key]; ok && bytes.Equal(old, r[len(r)-1].([]byte)) {
+			continue
+		}
+		changed = append(changed, r)
+	}
+	written := 0
+	if len(changed) > 0 {
+		tmp := "_" + sp.table
+		if err := w.tempTable(ctx, tmp, "crawler."+sp.table, sp.cols); err != nil {
+			return 0, err
+		}
+		if err := w.copy(ctx, tmp, sp.cols, changed); err != nil {
+			return 0, err
+		}
+		tag, err := w.tx.Exec(ctx, `
+			INSERT INTO crawler.`+sp.table+` (`+joinCols(sp.cols)+`)
+			SELECT `+joinCols(sp.cols)+` FROM `+tmp+`
+			ON CONFLICT (env_id, `+joinCols(keyCols)+`) DO UPDATE SET `+sp.update+`,
+				content_hash = excluded.content_hash, updated_at = now()
+			WHERE `+sp.table+`.content_hash IS DISTINCT FROM excluded.content_hash`)
+		if err != nil {
+			return 0, err
+		}
+		written = int(tag.RowsAffected())
+	}
+	if !remove {
+		return written, nil
+	}
+	var gone [][]any
+	for key := range existing {
+		if !seen[key] {
+			parts := strings.Split(key, "\x00")
+			row := make([]any, len(parts))
+			for i, p := range parts {
+				row[i] = p
+			}
+			gone = append(gone, row)
+		}
+	}
+	if len(gone) == 0 {
+		return written, nil
+	}
+	tmp := "_gone_" + sp.table
+	if err := w.keyTable(ctx, tmp, sp.nkeys, gone); err != nil {
+		return 0, err
+	}
+	on := make([]string, sp.nkeys)
+	for i, c := range keyCols {
+		on[i] = fmt.Sprintf("t.%s = g.k%d", c, i+1)
+	}
+	tag, err := w.tx.Exec(ctx, `DELETE FROM crawler.`+sp.table+` t USING `+tmp+` g
+		WHERE t.env_id = $1 AND `+strings.Join(on, " AND "), w.envID)
+	return written + int(tag.RowsAffected()), err
+}
+
+func (w *writer) relations(ctx context.Context) error {
 	rows := make([][]any, 0, len(w.snap.Relations))
 	for _, r := range w.snap.Relations {
 		row := []any{w.envID, w.str(r.Database), w.str(r.Schema), w.str(r.Name), w.str(r.Kind), w.str(r.Owner), w.str(r.Comment), r.RowCount, r.Bytes, nil}
-		k := row[1].(string) + "\x00" + row[2].(string) + "\x00" + row[3].(string)
-		if seen[k] {
-			continue
-		}
-		seen[k] = true
 		row[len(row)-1] = w.hashRow(row[1 : len(row)-1])
 		rows = append(rows, row)
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_relations"}, cols, pgx.CopyFromRows(rows)); err != nil {
-		return err
-	}
-	tag, err := w.tx.Exec(ctx, `
-		INSERT INTO crawler.relations (`+joinCols(cols)+`)
-		SELECT `+joinCols(cols)+` FROM _relations
-		ON CONFLICT (env_id, database_name, schema_name, name) DO UPDATE SET kind = excluded.kind,
-			owner = excluded.owner, comment = excluded.comment, row_count = excluded.row_count,
-			bytes = excluded.bytes, content_hash = excluded.content_hash, updated_at = now()
-		WHERE relations.content_hash IS DISTINCT FROM excluded.content_hash`)
-	if err != nil {
-		return err
-	}
-	w.res.RelationsWritten = int(tag.RowsAffected())
-	if !w.snap.Complete || len(rows) == 0 {
-		// A snapshot without warehouse catalog keeps the relations already known.
-		return nil
-	}
-	tag, err = w.tx.Exec(ctx, `
-		DELETE FROM crawler.relations r WHERE r.env_id = $1 AND NOT EXISTS (
-			SELECT 1 FROM _relations n WHERE n.database_name = r.database_name
-			AND n.schema_name = r.schema_name AND n.name = r.name)`, w.envID)
-	w.res.RelationsWritten += int(tag.RowsAffected())
+	// A snapshot without a warehouse catalog keeps the relations known.
+	n, err := w.upsertDiff(ctx, diffSpec{
+		table: "relations",
+		cols:  []string{"env_id", "database_name", "schema_name", "name", "kind", "owner", "comment", "row_count", "bytes", "content_hash"},
+		nkeys: 3,
+		update: `kind = excluded.kind, owner = excluded.owner, comment = excluded.comment,
+			row_count = excluded.row_count, bytes = excluded.bytes`,
+	}, rows, w.snap.Complete && len(rows) > 0)
+	w.res.RelationsWritten = n
 	return err
 }
 
 func (w *writer) matches(ctx context.Context) error {
-	cols := []string{"env_id", "unique_id", "status", "rule", "reason", "database_name", "schema_name", "relation_name", "content_hash"}
-	if err := w.tempTable(ctx, "_matches", "crawler.matches", cols); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
 	rows := make([][]any, 0, len(w.snap.Matches))
 	for _, m := range w.snap.Matches {
 		row := []any{w.envID, w.str(m.UniqueID), string(m.Status), w.str(m.Rule), w.str(m.Reason), w.str(m.Database), w.str(m.Schema), w.str(m.Name), nil}
-		if seen[row[1].(string)] {
-			continue
-		}
-		seen[row[1].(string)] = true
 		row[len(row)-1] = w.hashRow(row[1 : len(row)-1])
 		rows = append(rows, row)
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_matches"}, cols, pgx.CopyFromRows(rows)); err != nil {
-		return err
-	}
-	tag, err := w.tx.Exec(ctx, `
-		INSERT INTO crawler.matches (`+joinCols(cols)+`)
-		SELECT `+joinCols(cols)+` FROM _matches
-		ON CONFLICT (env_id, unique_id) DO UPDATE SET status = excluded.status, rule = excluded.rule,
-			reason = excluded.reason, database_name = excluded.database_name,
-			schema_name = excluded.schema_name, relation_name = excluded.relation_name,
-			content_hash = excluded.content_hash, updated_at = now()
-		WHERE matches.content_hash IS DISTINCT FROM excluded.content_hash`)
-	if err != nil {
-		return err
-	}
-	w.res.MatchesWritten = int(tag.RowsAffected())
-	if !w.snap.Complete {
-		return nil
-	}
-	tag, err = w.tx.Exec(ctx, `
-		DELETE FROM crawler.matches m WHERE m.env_id = $1
-		  AND NOT EXISTS (SELECT 1 FROM _matches n WHERE n.unique_id = m.unique_id)`, w.envID)
-	w.res.MatchesWritten += int(tag.RowsAffected())
+	n, err := w.upsertDiff(ctx, diffSpec{
+		table: "matches",
+		cols:  []string{"env_id", "unique_id", "status", "rule", "reason", "database_name", "schema_name", "relation_name", "content_hash"},
+		nkeys: 1,
+		update: `status = excluded.status, rule = excluded.rule, reason = excluded.reason,
+			database_name = excluded.database_name, schema_name = excluded.schema_name,
+			relation_name = excluded.relation_name`,
+	}, rows, w.snap.Complete)
+	w.res.MatchesWritten = n
 	return err
 }
 
