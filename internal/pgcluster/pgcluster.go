@@ -147,7 +147,11 @@ func (c *Cluster) Stop() error {
 
 // Restart restarts the server on the same port (fast mode).
 func (c *Cluster) Restart(ctx context.Context) error {
-	out, err := c.command(ctx, "pg_ctl", "-D", c.dataDir, "-m", "fast", "-w", "restart").CombinedOutput()
+	// The restarted server must not inherit our output pipe, or waiting for
+	// pg_ctl would wait for the server: its output goes to the log.
+	cmd := c.command(ctx, "pg_ctl", "-D", c.dataDir, "-m", "fast", "-w", "-l", filepath.Join(c.opts.Dir, "server.log"), "restart")
+	cmd.WaitDelay = 10 * time.Second
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("restart PostgreSQL: %v: %s", err, strings.TrimSpace(string(out)))
 	}

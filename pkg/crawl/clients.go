@@ -63,7 +63,7 @@ func Connect(conn config.Connection, o ConnectOptions) (*Clients, error) {
 	}
 	adminOpts := o.Retry
 	adminOpts.Name = "admin"
-	adminOpts.Budget = transport.Budget{PerMinute: float64(perMinute(conn.AdminPerMinute, config.DefaultAdminPerMinute)), Burst: 100}
+	adminOpts.Budget = transport.Budget{PerMinute: float64(perMinute(conn.AdminPerMinute, config.DefaultAdminPerMinute)), Rolling: true}
 	adminOpts.Timeout = o.RequestTimeout
 	adminOpts.Logger = log
 	c := &Clients{}
@@ -90,7 +90,7 @@ func Connect(conn config.Connection, o ConnectOptions) (*Clients, error) {
 	c.DiscoveryURL = endpoint
 	discOpts := o.Retry
 	discOpts.Name = "discovery"
-	discOpts.Budget = transport.Budget{PerMinute: float64(perMinute(conn.DiscoveryPerMinute, config.DefaultDiscoveryPerMinute)), Burst: 25}
+	discOpts.Budget = transport.Budget{PerMinute: float64(perMinute(conn.DiscoveryPerMinute, config.DefaultDiscoveryPerMinute)), Rolling: true}
 	discOpts.Timeout = o.RequestTimeout
 	discOpts.RetryPOST = true
 	discOpts.Logger = log

@@ -156,7 +156,7 @@ func (c *Crawler) Run(ctx context.Context) *Report {
 	rep := &Report{AccountID: c.admin.AccountID(), StartedAt: time.Now()}
 	plans, err := c.plan(ctx)
 	if err != nil {
-		rep.Err = err
+		rep.Err = c.redactErr(err)
 		rep.FinishedAt = time.Now()
 		return rep
 	}
@@ -276,6 +276,7 @@ func (c *Crawler) crawlEnvironment(ctx context.Context, p envPlan) EnvReport {
 // finishReport fills the traffic counters and writes the crawl report: in
 // the Apply transaction when write is given, else as its own row.
 func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvReport, started time.Time, m *Meter, write func(*store.CrawlRecord) (store.ApplyResult, error)) EnvReport {
+	er.Err = c.redactErr(er.Err)
 	rec := func() store.CrawlRecord {
 		er.Requests = m.Requests.Load()
 		er.Retries = max(0, m.Requests.Load()-m.Logical.Load())
@@ -297,7 +298,7 @@ func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvRepor
 		r := rec()
 		res, err := write(&r)
 		if err != nil {
-			er.Status, er.Err = StatusFailed, err
+			er.Status, er.Err = StatusFailed, c.redactErr(err)
 			write = nil
 		} else {
 			er.Result, er.CrawlID = res, res.CrawlID
@@ -368,21 +369,10 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		return nil, nil, nil
 	}
 
-	// Fetch: the applied state, then the artifacts.
+	// Fetch: the applied state and the artifacts at the same time.
 	t = time.Now()
 	c.progress(p.scope, "fetch", len(runs), 0)
 	complete := true
-	var base *catalog.Snapshot
-	if useDisc {
-		base, err = c.disc.AppliedState(ctx, p.scope.EnvironmentID)
-		var pe *discovery.PartialError
-		switch {
-		case errors.As(err, &pe) && base != nil:
-			complete = false
-		case err != nil:
-			return nil, nil, fmt.Errorf("discovery applied state: %w", err)
-		}
-	}
 	builder := catalog.NewBuilder(p.scope, catalog.BuildOptions{
 		AdapterType: info.AdapterType,
 		Decode:      catalog.DecodeOptions{MaxBytes: c.opts.MaxArtifactBytes, MaxDepth: c.opts.MaxJSONDepth},
@@ -406,18 +396,33 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 			return nil, nil, err
 		}
 	}
-	if docsRun == nil && base == nil {
-		warn("no_artifacts", "no finished run with artifacts and no Discovery applied state: nothing to crawl yet")
+	if docsRun == nil && !useDisc {
 		return nil, nil, fmt.Errorf("environment has no finished run with artifacts yet, and no Discovery applied state: run a job that builds the project (with \"Generate docs on run\" for catalog.json)")
+	}
+	type applied struct {
+		snap *catalog.Snapshot
+		err  error
+	}
+	appliedc := make(chan applied, 1)
+	fetchCtx, cancelFetch := context.WithCancel(ctx)
+	defer cancelFetch()
+	if useDisc {
+		// The code comes from manifest.json when there is one; asking
+		// Discovery for it too would double the bytes and the memory.
+		go func() {
+			snap, err := c.disc.AppliedStateWith(fetchCtx, p.scope.EnvironmentID,
+				discovery.AppliedOptions{Info: &info, WithoutCode: docsRun != nil})
+			appliedc <- applied{snap, err}
+		}()
+	} else {
+		appliedc <- applied{}
 	}
 	if docsRun != nil {
 		prov := catalog.Provenance{RunID: docsRun.ID, JobID: docsRun.JobDefinitionID, FinishedAt: docsRun.FinishedAt.Time}
 		if err := c.fetch(ctx, docsRun.ID, "manifest.json", func(r io.Reader) error { return builder.AddManifest(r, prov) }); err != nil {
-			if base == nil {
-				return nil, nil, err
-			}
-			complete = false
-			warn("artifact_failed", err.Error())
+			// Without the manifest the crawl would lose definitions the
+			// catalog has (YAML docs, metrics): fail it, keep the catalog.
+			return nil, nil, err
 		}
 		if docsRun.HasDocsGenerated {
 			if err := c.fetch(ctx, docsRun.ID, "catalog.json", builder.AddCatalog); err != nil {
@@ -465,6 +470,15 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 			}
 		}
 		break
+	}
+	res := <-appliedc
+	base := res.snap
+	var pe *discovery.PartialError
+	switch {
+	case errors.As(res.err, &pe) && base != nil:
+		complete = false
+	case res.err != nil:
+		return nil, nil, fmt.Errorf("discovery applied state: %w", res.err)
 	}
 	er.Durations["fetch"] = time.Since(t).Seconds()
 
@@ -650,3 +664,24 @@ func freshnessStep(r admin.Run) int {
 	}
 	return 0
 }
+
+// redactErr hides the token in an error's text (a server may echo it),
+// keeping the chain for errors.Is and errors.As.
+func (c *Crawler) redactErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := c.admin.Redact(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

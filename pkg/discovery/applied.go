@@ -219,9 +219,30 @@ func (c *Client) exposures(ctx context.Context, envID int64, st *pageStats) iter
 // must not archive from it. Any other error returns a nil snapshot; an
 // environment without applied state returns a wrapped ErrNoAppliedState.
 func (c *Client) AppliedState(ctx context.Context, envID int64) (*catalog.Snapshot, error) {
-	info, err := c.Info(ctx, envID)
-	if err != nil {
-		return nil, err
+	return c.AppliedStateWith(ctx, envID, AppliedOptions{})
+}
+
+// AppliedOptions tune AppliedStateWith.
+type AppliedOptions struct {
+	// Info, when set, is the environment's Info from a request just made
+	// (the crawler's probe), so it is not asked again.
+	Info *EnvironmentInfo
+	// WithoutCode leaves raw and compiled SQL out of the queries, for
+	// callers that take the code from manifest.json: the pages are smaller
+	// and the client holds less in memory.
+	WithoutCode bool
+}
+
+// AppliedStateWith is AppliedState with options.
+func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts AppliedOptions) (*catalog.Snapshot, error) {
+	var info EnvironmentInfo
+	if opts.Info != nil {
+		info = *opts.Info
+	} else {
+		var err error
+		if info, err = c.Info(ctx, envID); err != nil {
+			return nil, err
+		}
 	}
 	if !info.HasAppliedState {
 		return nil, fmt.Errorf("environment %d: %w", envID, ErrNoAppliedState)
@@ -243,7 +264,7 @@ func (c *Client) AppliedState(ctx context.Context, envID int64) (*catalog.Snapsh
 	seen := map[string]int{}
 	var partial []*PartialError
 	for _, k := range kinds {
-		var st pageStats
+		st := pageStats{light: opts.WithoutCode}
 		for n, err := range k.fetch(ctx, envID, &st) {
 			var pe *PartialError
 			if errors.As(err, &pe) {
@@ -255,7 +276,7 @@ func (c *Client) AppliedState(ctx context.Context, envID int64) (*catalog.Snapsh
 			}
 			addNode(snap, n, seen)
 		}
-		if st.light {
+		if st.light && !opts.WithoutCode {
 			snap.AddWarning("discovery_light_fields",
 				fmt.Sprintf("%s were fetched without raw and compiled code: the Discovery API found the full query too complex", k.name))
 		}

@@ -37,6 +37,7 @@ const defaultTimeout = 60 * time.Second
 // Client queries the Discovery API of one dbt Cloud account. It is safe
 // for concurrent use.
 type Client struct {
+	token string // only to scrub it from server-echoed error text
 	endpoint string
 	gql      *graphql.Client
 	pageSize int
@@ -109,7 +110,7 @@ func NewClient(endpoint, token string, opts ...Option) (*Client, error) {
 			r.Header.Set("Accept", "application/json")
 			r.Header.Set("X-dbt-partner-source", "dbt-crawler")
 		})
-	return &Client{endpoint: endpoint, gql: gql, pageSize: s.pageSize, log: s.log.Named("discovery")}, nil
+	return &Client{endpoint: endpoint, gql: gql, pageSize: s.pageSize, log: s.log.Named("discovery"), token: token}, nil
 }
 
 func checkEndpoint(endpoint string) error {
@@ -158,6 +159,10 @@ func decodeData(op string, data []byte, q any) error {
 
 // classify turns the library's error into this package's typed errors.
 func (c *Client) classify(ctx context.Context, op string, data []byte, q any, err error) error {
+	return c.scrubErr(c.classifyRaw(ctx, op, data, q, err))
+}
+
+func (c *Client) classifyRaw(ctx context.Context, op string, data []byte, q any, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("discovery %s: %w", op, ctxErr)
 	}
@@ -175,7 +180,7 @@ func (c *Client) classify(ctx context.Context, op string, data []byte, q any, er
 			// Raised by the library itself: transport or decoding failure.
 			return fmt.Errorf("discovery %s: %w", op, inner)
 		}
-		server = append(server, convertError(e.Message, e.Extensions, e.Path))
+		server = append(server, convertError(c.scrub(e.Message), e.Extensions, e.Path))
 	}
 	if len(data) > 0 && string(data) != "null" {
 		if derr := decodeData(op, data, q); derr != nil {
@@ -207,10 +212,10 @@ func (c *Client) statusError(op string, status int, body string) error {
 	}
 	if json.Unmarshal([]byte(body), &parsed) == nil && len(parsed.Errors) > 0 {
 		for _, e := range parsed.Errors {
-			qe.Errors = append(qe.Errors, convertError(e.Message, e.Extensions, e.Path))
+			qe.Errors = append(qe.Errors, convertError(c.scrub(e.Message), e.Extensions, e.Path))
 		}
 	} else {
-		qe.Body = truncate(strings.TrimSpace(body), 512)
+		qe.Body = truncate(strings.TrimSpace(c.scrub(body)), 512)
 	}
 	return qe
 }
@@ -229,3 +234,28 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// scrub removes the token from text a server sent back.
+func (c *Client) scrub(s string) string {
+	if len(c.token) < 4 {
+		return s
+	}
+	return strings.ReplaceAll(s, c.token, "REDACTED")
+}
+
+// scrubErr hides the token in an error's text, keeping the error chain for
+// errors.Is and errors.As.
+func (c *Client) scrubErr(err error) error {
+	if err == nil || len(c.token) < 4 || !strings.Contains(err.Error(), c.token) {
+		return err
+	}
+	return &scrubbedError{msg: c.scrub(err.Error()), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }

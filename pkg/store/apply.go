@@ -311,7 +311,7 @@ func (w *writer) assets(ctx context.Context) error {
 	}
 
 	seen := make(map[string]bool, len(w.snap.Assets))
-	var rows [][]any
+	var rows, fresh [][]any
 	for i := range w.snap.Assets {
 		a := &w.snap.Assets[i]
 		uid := w.str(a.UniqueID)
@@ -338,7 +338,20 @@ func (w *writer) assets(ctx context.Context) error {
 		if archivedNow[uid] {
 			w.res.Restored++
 		}
+		if _, ok := existing[uid]; !ok {
+			fresh = append(fresh, r)
+			continue
+		}
 		rows = append(rows, r)
+	}
+	// New assets go straight in with COPY: the environment's lock means no
+	// one else can have inserted them.
+	if len(fresh) > 0 {
+		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, pgx.CopyFromRows(fresh))
+		if err != nil {
+			return err
+		}
+		w.res.Inserted += int(n)
 	}
 	if len(rows) > 0 {
 		if err := w.tempTable(ctx, "_assets", "crawler.assets", assetCols); err != nil {
@@ -355,6 +368,7 @@ func (w *writer) assets(ctx context.Context) error {
 				set += c + " = excluded." + c + ", "
 			}
 		}
+		before := w.res.Inserted + w.res.Updated
 		rs, err := w.tx.Query(ctx, `INSERT INTO crawler.assets (`+joinCols(assetCols)+`)
 			SELECT `+joinCols(assetCols)+` FROM _assets
 			ON CONFLICT (env_id, unique_id) DO UPDATE SET `+set+`
@@ -381,7 +395,7 @@ func (w *writer) assets(ctx context.Context) error {
 		if err := rs.Err(); err != nil {
 			return err
 		}
-		w.res.Unchanged += len(rows) - w.res.Inserted - w.res.Updated
+		w.res.Unchanged += len(rows) - (w.res.Inserted + w.res.Updated - before)
 	}
 	if !w.snap.Complete {
 		return nil
@@ -523,7 +537,7 @@ func (w *writer) columns(ctx context.Context) error {
 	}
 	seen := make(map[string]bool, len(w.snap.Columns))
 	withColumns := map[string]bool{}
-	var rows [][]any
+	var rows, fresh [][]any
 	for i := range w.snap.Columns {
 		c := &w.snap.Columns[i]
 		uid, name := w.str(c.AssetUniqueID), w.str(c.Name)
@@ -537,10 +551,20 @@ func (w *writer) columns(ctx context.Context) error {
 			w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment), nil}
 		hash := w.hashRow(r[1 : len(r)-1])
 		r[len(r)-1] = hash
-		if old, ok := existing[key]; ok && bytes.Equal(old, hash) {
-			continue
+		old, ok := existing[key]
+		switch {
+		case !ok:
+			fresh = append(fresh, r)
+		case !bytes.Equal(old, hash):
+			rows = append(rows, r)
 		}
-		rows = append(rows, r)
+	}
+	if len(fresh) > 0 {
+		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "columns"}, columnCols, pgx.CopyFromRows(fresh))
+		if err != nil {
+			return err
+		}
+		w.res.ColumnsWritten += int(n)
 	}
 	if len(rows) > 0 {
 		if err := w.tempTable(ctx, "_columns", "crawler.columns", columnCols); err != nil {
@@ -560,7 +584,7 @@ func (w *writer) columns(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		w.res.ColumnsWritten = int(tag.RowsAffected())
+		w.res.ColumnsWritten += int(tag.RowsAffected())
 	}
 	if !w.snap.Complete {
 		return nil
@@ -607,21 +631,11 @@ func (w *writer) edges(ctx context.Context) error {
 		}
 	}
 	if len(rows) > 0 {
-		cols := []string{"env_id", "upstream", "downstream"}
-		if err := w.tempTable(ctx, "_edges", "crawler.edges", cols); err != nil {
-			return err
-		}
-		if err := w.copy(ctx, "_edges", cols, rows); err != nil {
-			return err
-		}
-		tag, err := w.tx.Exec(ctx, `
-			INSERT INTO crawler.edges (env_id, upstream, downstream)
-			SELECT env_id, upstream, downstream FROM _edges
-			ON CONFLICT DO NOTHING`)
+		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, pgx.CopyFromRows(rows))
 		if err != nil {
 			return err
 		}
-		w.res.EdgesWritten = int(tag.RowsAffected())
+		w.res.EdgesWritten = int(n)
 	}
 	if !w.snap.Complete {
 		return nil
@@ -666,7 +680,14 @@ func (w *writer) testResults(ctx context.Context) error {
 		INSERT INTO crawler.test_results (`+joinCols(cols)+`)
 		SELECT DISTINCT ON (test_unique_id, run_id) `+joinCols(cols)+` FROM _test_results
 		ORDER BY test_unique_id, run_id
-		ON CONFLICT (env_id, test_unique_id, run_id) DO NOTHING`)
+		ON CONFLICT (env_id, test_unique_id, run_id) DO UPDATE SET
+			job_id = excluded.job_id, status = excluded.status, failures = excluded.failures,
+			message = excluded.message, executed_at = excluded.executed_at,
+			execution_seconds = excluded.execution_seconds, invocation_id = excluded.invocation_id
+		-- History is appended, not rewritten; the one exception: a result
+		-- known only from the Discovery API (no invocation) is replaced by
+		-- the run's own, richer run_results.json entry once that is read.
+		WHERE test_results.invocation_id = '' AND excluded.invocation_id <> ''`)
 	w.res.TestResultsAdded = int(tag.RowsAffected())
 	return err
 }
@@ -722,7 +743,7 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 		return 0, err
 	}
 	seen := make(map[string]bool, len(rows))
-	var changed [][]any
+	var changed, fresh [][]any
 	for _, r := range rows {
 		parts := make([]string, sp.nkeys)
 		for i := range parts {
@@ -733,12 +754,22 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 			continue
 		}
 		seen[key] = true
-		if old, ok := existing[key]; ok && bytes.Equal(old, r[len(r)-1].([]byte)) {
-			continue
+		old, ok := existing[key]
+		switch {
+		case !ok:
+			fresh = append(fresh, r)
+		case !bytes.Equal(old, r[len(r)-1].([]byte)):
+			changed = append(changed, r)
 		}
-		changed = append(changed, r)
 	}
 	written := 0
+	if len(fresh) > 0 {
+		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", sp.table}, sp.cols, pgx.CopyFromRows(fresh))
+		if err != nil {
+			return 0, err
+		}
+		written += int(n)
+	}
 	if len(changed) > 0 {
 		tmp := "_" + sp.table
 		if err := w.tempTable(ctx, tmp, "crawler."+sp.table, sp.cols); err != nil {
@@ -756,7 +787,7 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 		if err != nil {
 			return 0, err
 		}
-		written = int(tag.RowsAffected())
+		written += int(tag.RowsAffected())
 	}
 	if !remove {
 		return written, nil

@@ -46,6 +46,12 @@ const (
 type Budget struct {
 	PerMinute float64
 	Burst     int
+	// Rolling, when true, enforces the budget as a rolling window instead:
+	// at most PerMinute requests in any 60-second interval, with no burst
+	// limit inside it (Burst is ignored). This is exactly the shape of
+	// dbt Cloud's per-minute limits, so a crawl smaller than one minute's
+	// budget never waits, and a larger one still never exceeds the limit.
+	Rolling bool
 }
 
 // AdminBudget is the budget for dbt Cloud's Administrative API, whose
@@ -62,7 +68,7 @@ func DiscoveryBudget() Budget { return Budget{PerMinute: 450, Burst: 25} }
 // Limiter returns a new token-bucket limiter for the budget, or nil when
 // PerMinute is not positive (no limit). A Burst below 1 is treated as 1.
 func (b Budget) Limiter() *rate.Limiter {
-	if b.PerMinute <= 0 {
+	if b.PerMinute <= 0 || b.Rolling {
 		return nil
 	}
 	burst := max(b.Burst, 1)
@@ -126,6 +132,7 @@ type Transport struct {
 	maxDelay       time.Duration
 	timeout        time.Duration
 	limiter        *rate.Limiter
+	window         *window
 	retryPOST      bool
 	log            *zap.Logger
 	now            func() time.Time
@@ -192,6 +199,9 @@ func New(base http.RoundTripper, opts Options) *Transport {
 	}
 	if t.limiter == nil {
 		t.limiter = opts.Budget.Limiter()
+	}
+	if t.limiter == nil && opts.Budget.Rolling && opts.Budget.PerMinute >= 1 {
+		t.window = newWindow(int(opts.Budget.PerMinute), time.Minute)
 	}
 	if t.log == nil {
 		t.log = zap.NewNop()
@@ -351,6 +361,14 @@ func (t *Transport) throttle(ctx context.Context, waitedUntil time.Time) error {
 				return err
 			}
 		}
+	}
+	if t.window != nil {
+		if d := t.window.reserve(t.now()); d > 0 {
+			if err := t.wait(ctx, d); err != nil {
+				return err
+			}
+		}
+		return ctx.Err()
 	}
 	if t.limiter == nil {
 		return ctx.Err()
@@ -565,4 +583,36 @@ func (b *countingBody) Close() error {
 		}
 	})
 	return err
+}
+
+// window is a rolling-window budget: at most n sends in any interval of
+// length per. The i-th send is scheduled no earlier than the (i-n)-th plus
+// per, so a burst of up to n goes at once.
+type window struct {
+	mu    sync.Mutex
+	n     int
+	per   time.Duration
+	times []time.Time // send times, a ring of the last n
+	head  int
+}
+
+func newWindow(n int, per time.Duration) *window {
+	return &window{n: n, per: per, times: make([]time.Time, 0, n)}
+}
+
+// reserve books a send slot and returns how long to wait for it.
+func (w *window) reserve(now time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.times) < w.n {
+		w.times = append(w.times, now)
+		return 0
+	}
+	at := w.times[w.head].Add(w.per)
+	if at.Before(now) {
+		at = now
+	}
+	w.times[w.head] = at
+	w.head = (w.head + 1) % w.n
+	return at.Sub(now)
 }

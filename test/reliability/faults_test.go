@@ -85,55 +85,44 @@ func checkFaultyCrawl(t *testing.T, rep *crawl.Report, ref faultHistory, got cat
 	}
 }
 
-// Known defects found by this suite (see docs/reliability.md).
-const (
-	bugArtifactRetry = "pkg/store apply.go (*writer).testResults inserts with ON CONFLICT DO NOTHING: after a crawl in which a run's run_results.json failed, " +
-		"the Discovery API's lower-fidelity result for that (test, run) (no invocation_id, executed_at in ms) is stored and the artifact's version never replaces it when the run is re-fetched"
-	bugManifestWatermark = "pkg/crawl crawl.go fetchAndBuild: when manifest.json of the docs run fails and Discovery is available, the crawl is incomplete " +
-		"but the job watermarks still advance, so run_results.json/sources.json decoded without the manifest are never re-processed: test results and source freshness rows are lost for good"
-)
-
 // faultScenarios are the transport-level faults, each injected during the
 // second crawl.
 var faultScenarios = []struct {
 	name   string
 	faults []dbtcloudtest.Fault
-	// bug, when set, names a known defect that keeps the catalog from
-	// converging; the scenario still checks the faulty crawl.
-	bug string
 }{
 	{"429 storm with Retry-After", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultRateLimit, Nth: 3, Count: 4, RetryAfter: time.Second},
-	}, ""},
+	}},
 	{"429 storm without Retry-After", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultRateLimitNoRetryAfter, Nth: 2, Count: 8},
-	}, ""},
+	}},
 	{"20% of requests answer 500, 502 or 503", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultInternalError, Rate: 0.08},
 		{Kind: dbtcloudtest.FaultBadGateway, Rate: 0.08},
 		{Kind: dbtcloudtest.FaultUnavailable, Rate: 0.04},
-	}, ""},
+	}},
 	{"connection resets", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultConnReset, Rate: 0.15},
-	}, ""},
+	}},
 	{"responses slower than the request timeout", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultSlow, Rate: 0.1, Delay: 3 * time.Second},
-	}, ""},
+	}},
 	{"truncated artifact bodies", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultTruncated, Pattern: artifactPath, Rate: 0.3},
-	}, bugArtifactRetry},
+	}},
 	{"truncated manifest of every run", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultTruncated, Pattern: regexp.MustCompile(`/manifest\.json$`)},
-	}, bugManifestWatermark},
+	}},
 	{"invalid JSON from list endpoints", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultInvalidJSON, Pattern: regexp.MustCompile(`/runs/$`), Nth: 2},
-	}, ""},
+	}},
 	{"invalid JSON instead of artifacts", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultInvalidJSON, Pattern: artifactPath, Rate: 0.3},
-	}, bugArtifactRetry},
+	}},
 	{"Discovery API answers 502", []dbtcloudtest.Fault{
 		{Kind: dbtcloudtest.FaultBadGateway, PathPrefix: "/graphql"},
-	}, ""},
+	}},
 }
 
 func TestFaults(t *testing.T) {
@@ -161,9 +150,6 @@ func TestFaults(t *testing.T) {
 			e.srv.SetFaults()
 			e.mustCrawl(ctx)
 			got := dump(t, e.dsn)
-			if d := diffDumps(ref.after, got); d != "" && sc.bug != "" {
-				t.Skip("BUG: " + sc.bug + "\n" + d)
-			}
 			requireSameCatalog(t, ref.after, got, "the next fault-free crawl completes the catalog")
 		})
 	}
