@@ -185,3 +185,47 @@ func TestUsage(t *testing.T) {
 	_, _, err = runCmd(t, t.Context(), env{}, "run")
 	require.ErrorContains(t, err, "DBT_CLOUD_ACCESS_URL")
 }
+
+// sharedDir finds the shared reference material: DBT_CRAWLER_SHARED, else
+// ../shared beside the module root.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
+		return d
+	}
+	dir, _ := os.Getwd()
+	for ; dir != "/"; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+	}
+	d := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(filepath.Join(d, "dbt-artifacts")); err != nil {
+		t.Skip("shared reference material not found: set DBT_CRAWLER_SHARED or place it at ../shared; skipping the corpus ingest")
+	}
+	return d
+}
+
+func TestIngestCorpusSets(t *testing.T) {
+	shared := sharedDir(t)
+	for _, set := range []string{"cayoty_postgres_1.7.4", "hubspot_postgres_1.8.3_v12", "oracle_1.5.2", "jaffle_legacy_0.19.1_v1"} {
+		t.Run(set, func(t *testing.T) {
+			dir := filepath.Join(shared, "dbt-artifacts", set)
+			if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
+				t.Skip("set has no manifest.json")
+			}
+			e := env{"DATABASE_URL": pgtest.NewDatabase(t), "CRAWLER_LOG_LEVEL": "warn"}
+			_, stderr, err := runCmd(t, t.Context(), e, "ingest", "--dir", dir, "--environment", "prod")
+			require.NoError(t, err, stderr)
+			dsn := e["DATABASE_URL"]
+			require.Positive(t, count(t, dsn, `SELECT count(*) FROM catalog.assets`))
+			require.Positive(t, count(t, dsn, `SELECT count(*) FROM catalog.lineage`))
+			if _, err := os.Stat(filepath.Join(dir, "catalog.json")); err == nil {
+				require.Positive(t, count(t, dsn, `SELECT count(*) FROM catalog.columns`))
+			}
+			out, stderr, err := runCmd(t, t.Context(), e, "ingest", "--dir", dir, "--environment", "prod")
+			require.NoError(t, err, stderr)
+			require.Contains(t, out, "(0 inserted, 0 updated", "a second ingest of the same files writes no asset row")
+		})
+	}
+}

@@ -486,7 +486,9 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	t = time.Now()
 	c.progress(p.scope, "build", len(runs), 0)
 	art := builder.Build()
+	builder = nil // the decoded manifest nodes are garbage from here on
 	snap := Merge(p.scope, base, art)
+	base, art = nil, nil
 	snap.Complete = complete
 	snap.AppliedUpdatedAt = info.LastUpdatedAt
 	if !complete {

@@ -12,8 +12,9 @@ import (
 // length, so that ("ab","c") and ("a","bc") differ. Rows whose hash did not
 // change are not written.
 type hasher struct {
-	h   hash.Hash
-	buf [8]byte
+	h       hash.Hash
+	buf     [8]byte
+	scratch []byte // strings are copied through it: h.Write([]byte(s)) would allocate per string
 }
 
 func newHasher() *hasher { return &hasher{h: sha256.New()} }
@@ -27,7 +28,14 @@ func (h *hasher) u64(v uint64) {
 
 func (h *hasher) str(s string) {
 	h.u64(uint64(len(s)))
-	h.h.Write([]byte(s))
+	if h.scratch == nil {
+		h.scratch = make([]byte, 32<<10)
+	}
+	for len(s) > 0 {
+		n := copy(h.scratch, s)
+		h.h.Write(h.scratch[:n])
+		s = s[n:]
+	}
 }
 
 func (h *hasher) strs(ss []string) {
