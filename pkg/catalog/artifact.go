@@ -1,13 +1,16 @@
 package catalog
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -213,8 +216,7 @@ type walker struct {
 	file     string
 	maxDepth int
 	lr       *limitReader
-	dec      *json.Decoder
-	raw      json.RawMessage
+	s        *scanner
 	meta     ArtifactMeta
 	haveMeta bool
 }
@@ -232,7 +234,7 @@ func newWalker(r io.Reader, kind ArtifactKind, opts DecodeOptions) *walker {
 		limit = DefaultMaxBytes
 	}
 	w.lr = &limitReader{r: r, limit: limit}
-	w.dec = json.NewDecoder(w.lr)
+	w.s = &scanner{r: w.lr, buf: make([]byte, scanBufSize), mark: -1, maxDepth: w.maxDepth}
 	w.meta.Kind = kind
 	return w
 }
@@ -243,14 +245,14 @@ func (w *walker) fail(err error) error {
 	if errors.As(err, &ae) {
 		return err
 	}
-	off := w.dec.InputOffset()
-	var se *json.SyntaxError
+	off := w.s.offset()
+	var se *syntaxError
 	switch {
 	case errors.Is(err, ErrTooLarge):
 		off = w.lr.n
 	case errors.As(err, &se):
-		off = se.Offset
-		err = fmt.Errorf("%w: %s", ErrInvalidJSON, se.Error())
+		off = se.off
+		err = fmt.Errorf("%w: %s", ErrInvalidJSON, se.msg)
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		off = w.lr.n
 		err = fmt.Errorf("%w: input ended before the document was complete; re-download the artifact", ErrTruncated)
@@ -259,7 +261,7 @@ func (w *walker) fail(err error) error {
 }
 
 // entryFunc receives one entry of a top-level map (key is the map key) or
-// array (key is "").
+// array (key is ""). raw is only valid during the call.
 type entryFunc func(key string, raw []byte) error
 
 // run walks the document. handlers maps top-level keys to entry handlers;
@@ -275,51 +277,37 @@ func (w *walker) run(handlers map[string]entryFunc, foreign map[string]string, s
 }
 
 func (w *walker) walk(handlers map[string]entryFunc, foreign map[string]string, scalar func(key string, raw []byte)) (ArtifactMeta, error) {
-	tok, err := w.dec.Token()
+	s := w.s
+	c, err := s.peek()
 	if err != nil {
 		if err == io.EOF {
 			return w.meta, fmt.Errorf("%w: the file is empty", ErrTruncated)
 		}
 		return w.meta, err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	if c != '{' {
 		return w.meta, fmt.Errorf("%w: the document is not a JSON object", ErrInvalidJSON)
 	}
-	for w.dec.More() {
-		tok, err := w.dec.Token()
+	s.pos++
+	if c, err = s.peek(); err != nil {
+		return w.meta, err
+	}
+	for c != '}' {
+		key, err := s.memberKey(c)
 		if err != nil {
 			return w.meta, err
 		}
-		key, _ := tok.(string)
-		if key == "metadata" {
-			if err := w.readMeta(); err != nil {
-				return w.meta, err
-			}
-			continue
-		}
-		if other, ok := foreign[key]; ok && !w.haveMeta {
-			return w.meta, fmt.Errorf("%w: expected a %s but the document has the top-level key %q of a %s; pass the right file",
-				ErrWrongKind, w.kind.fileName(), key, other)
-		}
-		if h, ok := handlers[key]; ok {
-			if err := w.entries(h); err != nil {
-				return w.meta, err
-			}
-			continue
-		}
-		if err := w.entries(nil); err != nil {
+		if err := w.topValue(key, handlers, foreign, scalar); err != nil {
 			return w.meta, err
 		}
-		if scalar != nil && len(w.raw) > 0 {
-			scalar(key, w.raw)
+		if c, err = s.after('}'); err != nil {
+			return w.meta, err
 		}
 	}
-	if _, err := w.dec.Token(); err != nil { // closing '}'
-		return w.meta, err
-	}
-	if _, err := w.dec.Token(); err != io.EOF {
+	s.pos++ // closing '}'
+	if _, err := s.peek(); err != io.EOF {
 		if err == nil {
-			err = fmt.Errorf("%w: data after the top-level object", ErrInvalidJSON)
+			err = s.syntax("data after the top-level object")
 		}
 		return w.meta, err
 	}
@@ -329,51 +317,86 @@ func (w *walker) walk(handlers map[string]entryFunc, foreign map[string]string, 
 	return w.meta, nil
 }
 
-// entries consumes one top-level value. Objects and arrays are handed to h
-// one member at a time (h nil skips them); null is skipped; any other
-// scalar is left in w.raw.
-func (w *walker) entries(h entryFunc) error {
-	w.raw = w.raw[:0]
-	tok, err := w.dec.Token()
+// topValue consumes the value of the top-level key.
+func (w *walker) topValue(key string, handlers map[string]entryFunc, foreign map[string]string, scalar func(key string, raw []byte)) error {
+	if key == "metadata" {
+		return w.readMeta()
+	}
+	if other, ok := foreign[key]; ok && !w.haveMeta {
+		return fmt.Errorf("%w: expected a %s but the document has the top-level key %q of a %s; pass the right file",
+			ErrWrongKind, w.kind.fileName(), key, other)
+	}
+	if h, ok := handlers[key]; ok {
+		return w.entries(key, h)
+	}
+	c, err := w.s.peek()
 	if err != nil {
 		return err
 	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		if tok != nil {
-			w.raw, _ = json.Marshal(tok)
+	if scalar != nil && c != '{' && c != '[' && c != 'n' {
+		raw, err := w.s.capture(1)
+		if err != nil {
+			return err
 		}
+		scalar(key, raw)
 		return nil
 	}
-	isObject := d == '{'
-	for w.dec.More() {
+	return w.depthErr(key, w.s.value(1))
+}
+
+// depthErr names key in a depth error.
+func (w *walker) depthErr(key string, err error) error {
+	if err == errDepth {
+		return fmt.Errorf("%w: an entry under %q nests deeper than %d levels; raise the depth limit if the file is genuine", ErrTooDeep, key, w.maxDepth)
+	}
+	return err
+}
+
+// entries consumes one top-level value. Objects and arrays are handed to h
+// one member at a time; scalars are skipped.
+func (w *walker) entries(section string, h entryFunc) error {
+	s := w.s
+	c, err := s.peek()
+	if err != nil {
+		return err
+	}
+	if c != '{' && c != '[' {
+		return w.depthErr(section, s.value(1))
+	}
+	if w.maxDepth < 2 {
+		return w.depthErr(section, errDepth)
+	}
+	closer := byte('}')
+	if c == '[' {
+		closer = ']'
+	}
+	s.pos++
+	if c, err = s.peek(); err != nil {
+		return err
+	}
+	for c != closer {
 		key := ""
-		if isObject {
-			kt, err := w.dec.Token()
-			if err != nil {
+		if closer == '}' {
+			if key, err = s.memberKey(c); err != nil {
 				return err
 			}
-			key, _ = kt.(string)
 		}
-		if err := w.dec.Decode(&w.raw); err != nil {
-			return err
+		raw, err := s.capture(2)
+		if err != nil {
+			return w.depthErr(key, err)
 		}
-		if depthExceeds(w.raw, w.maxDepth-2) {
-			return fmt.Errorf("%w: an entry under %q nests deeper than %d levels; raise the depth limit if the file is genuine", ErrTooDeep, key, w.maxDepth)
-		}
-		if h == nil {
-			continue
-		}
-		if !utf8.Valid(w.raw) {
+		if !utf8.Valid(raw) {
 			w.meta.InvalidUTF8++
 		}
-		if err := h(key, w.raw); err != nil {
+		if err := h(key, raw); err != nil {
+			return err
+		}
+		if c, err = s.after(closer); err != nil {
 			return err
 		}
 	}
-	_, err = w.dec.Token() // closing delimiter
-	w.raw = w.raw[:0]
-	return err
+	s.pos++
+	return nil
 }
 
 type metaJSON struct {
@@ -389,14 +412,15 @@ type metaJSON struct {
 
 // readMeta decodes and validates the metadata object.
 func (w *walker) readMeta() error {
-	if err := w.dec.Decode(&w.raw); err != nil {
-		return err
-	}
-	if depthExceeds(w.raw, w.maxDepth-1) {
+	raw, err := w.s.capture(1)
+	if err == errDepth {
 		return fmt.Errorf("%w: metadata nests deeper than %d levels", ErrTooDeep, w.maxDepth)
 	}
+	if err != nil {
+		return err
+	}
 	var m metaJSON
-	if err := json.Unmarshal(w.raw, &m); err != nil {
+	if err := json.Unmarshal(raw, &m); err != nil {
 		var te *json.UnmarshalTypeError
 		if !errors.As(err, &te) {
 			return fmt.Errorf("%w: metadata is not an object", ErrInvalidJSON)
@@ -430,8 +454,856 @@ func (w *walker) readMeta() error {
 	return nil
 }
 
-// unmarshalEntry decodes one entry leniently: type mismatches in single
-// fields leave those fields empty instead of failing the artifact.
+// scanBufSize is the scanner's initial buffer size; the buffer grows to
+// hold the largest entry captured.
+const scanBufSize = 64 << 10
+
+// errDepth is returned by the scanner when a value nests deeper than its
+// limit; the walker turns it into an ErrTooDeep naming the entry.
+var errDepth = errors.New("nesting limit exceeded")
+
+// syntaxError is invalid JSON at byte off.
+type syntaxError struct {
+	msg string
+	off int64
+}
+
+func (e *syntaxError) Error() string {
+	return e.msg + " at byte " + strconv.FormatInt(e.off, 10)
+}
+
+// scanner reads JSON from a stream through its own buffer, validating what
+// it reads and tracking absolute byte offsets. While a value is captured
+// the buffer keeps it whole; otherwise consumed input is discarded.
+type scanner struct {
+	r        io.Reader
+	buf      []byte
+	pos      int   // next unread byte
+	end      int   // end of buffered input
+	base     int64 // stream offset of buf[0]
+	mark     int   // start of the captured value, or -1
+	err      error // sticky read error
+	maxDepth int
+}
+
+func (s *scanner) offset() int64 { return s.base + int64(s.pos) }
+
+func (s *scanner) syntax(msg string) error {
+	return &syntaxError{msg: msg, off: s.offset()}
+}
+
+// fill reads more input into the buffer. It returns false when no more
+// input is available; s.err then says why.
+func (s *scanner) fill() bool {
+	if s.err != nil {
+		return false
+	}
+	keep := s.pos
+	if s.mark >= 0 {
+		keep = s.mark
+	}
+	if keep > 0 {
+		n := copy(s.buf, s.buf[keep:s.end])
+		s.base += int64(keep)
+		s.pos -= keep
+		s.end = n
+		if s.mark >= 0 {
+			s.mark = 0
+		}
+	}
+	if s.end == len(s.buf) {
+		nb := make([]byte, 2*len(s.buf))
+		copy(nb, s.buf[:s.end])
+		s.buf = nb
+	}
+	for range 100 {
+		n, err := s.r.Read(s.buf[s.end:])
+		s.end += n
+		if err != nil {
+			s.err = err
+		}
+		if n > 0 {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+	s.err = io.ErrNoProgress
+	return false
+}
+
+// eof is the error for input ending inside a value.
+func (s *scanner) eof() error {
+	if s.err == nil || s.err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return s.err
+}
+
+// peek skips whitespace and returns the next byte without consuming it;
+// io.EOF when the input ends.
+func (s *scanner) peek() (byte, error) {
+	for {
+		for s.pos < s.end {
+			c := s.buf[s.pos]
+			if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+				return c, nil
+			}
+			s.pos++
+		}
+		if !s.fill() {
+			return 0, s.err
+		}
+	}
+}
+
+// peekIn is peek inside a value, where the end of input is a truncation.
+func (s *scanner) peekIn() (byte, error) {
+	c, err := s.peek()
+	if err != nil {
+		return 0, s.eof()
+	}
+	return c, nil
+}
+
+// ensure makes n bytes available from s.pos.
+func (s *scanner) ensure(n int) error {
+	for s.end-s.pos < n {
+		if !s.fill() {
+			return s.eof()
+		}
+	}
+	return nil
+}
+
+// after consumes the separator following a member or element: it returns
+// the first byte of the next member, or closer (not consumed).
+func (s *scanner) after(closer byte) (byte, error) {
+	c, err := s.peekIn()
+	if err != nil {
+		return 0, err
+	}
+	switch c {
+	case closer:
+		return c, nil
+	case ',':
+		s.pos++
+		c, err := s.peekIn()
+		if err == nil && c == closer {
+			return 0, s.syntax("invalid character '" + string(rune(c)) + "' after a comma")
+		}
+		return c, err
+	}
+	return 0, s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " after a value; expected ',' or '" + string(rune(closer)) + "'")
+}
+
+// memberKey reads an object member's key (c is its first byte) and the
+// colon after it.
+func (s *scanner) memberKey(c byte) (string, error) {
+	if c != '"' {
+		return "", s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " looking for an object key")
+	}
+	s.mark = s.pos
+	s.pos++
+	err := s.stringBody()
+	raw := s.buf[s.mark:s.pos]
+	s.mark = -1
+	if err != nil {
+		return "", err
+	}
+	key := unquote(raw)
+	if c, err = s.peekIn(); err != nil {
+		return "", err
+	}
+	if c != ':' {
+		return "", s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " after an object key")
+	}
+	s.pos++
+	return key, nil
+}
+
+// capture reads one value and returns its bytes, valid until the scanner
+// is used again. depth is the number of containers open around it.
+func (s *scanner) capture(depth int) ([]byte, error) {
+	if _, err := s.peekIn(); err != nil {
+		return nil, err
+	}
+	s.mark = s.pos
+	err := s.value(depth)
+	raw := s.buf[s.mark:s.pos]
+	s.mark = -1
+	return raw, err
+}
+
+// value consumes and validates one value; depth is the number of
+// containers open around it.
+func (s *scanner) value(depth int) error {
+	c, err := s.peekIn()
+	if err != nil {
+		return err
+	}
+	switch c {
+	case '{', '[':
+		return s.container(depth+1, c)
+	case '"':
+		s.pos++
+		return s.stringBody()
+	case 't':
+		return s.literal("true")
+	case 'f':
+		return s.literal("false")
+	case 'n':
+		return s.literal("null")
+	}
+	if c == '-' || (c >= '0' && c <= '9') {
+		return s.number()
+	}
+	return s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " looking for the beginning of a value")
+}
+
+func (s *scanner) container(depth int, open byte) error {
+	if depth > s.maxDepth {
+		return errDepth
+	}
+	closer := byte('}')
+	if open == '[' {
+		closer = ']'
+	}
+	s.pos++
+	c, err := s.peekIn()
+	if err != nil {
+		return err
+	}
+	for c != closer {
+		if open == '{' {
+			if c != '"' {
+				return s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " looking for an object key")
+			}
+			s.pos++
+			if err := s.stringBody(); err != nil {
+				return err
+			}
+			if c, err = s.peekIn(); err != nil {
+				return err
+			}
+			if c != ':' {
+				return s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " after an object key")
+			}
+			s.pos++
+		}
+		if err := s.value(depth); err != nil {
+			return err
+		}
+		if c, err = s.after(closer); err != nil {
+			return err
+		}
+	}
+	s.pos++
+	return nil
+}
+
+// plainString marks the bytes that may appear unescaped in a JSON string
+// and need no further attention: not '"', '\\' or a control character.
+var plainString = func() (t [256]bool) {
+	for i := 0x20; i < 256; i++ {
+		t[i] = i != '"' && i != '\\'
+	}
+	return t
+}()
+
+// stringBody consumes a string after its opening quote.
+func (s *scanner) stringBody() error {
+	for {
+		b := s.buf[s.pos:s.end]
+		i := 0
+		for i+4 <= len(b) && plainString[b[i]] && plainString[b[i+1]] && plainString[b[i+2]] && plainString[b[i+3]] {
+			i += 4
+		}
+		for i < len(b) && plainString[b[i]] {
+			i++
+		}
+		s.pos += i
+		if i == len(b) {
+			if !s.fill() {
+				return s.eof()
+			}
+			continue
+		}
+		switch b[i] {
+		case '"':
+			s.pos++
+			return nil
+		case '\\':
+			if err := s.escape(); err != nil {
+				return err
+			}
+		default:
+			return s.syntax("invalid control character in a string")
+		}
+	}
+}
+
+// escape consumes one escape sequence inside a string.
+func (s *scanner) escape() error {
+	if err := s.ensure(2); err != nil {
+		return err
+	}
+	switch s.buf[s.pos+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.pos += 2
+		return nil
+	case 'u':
+		if err := s.ensure(6); err != nil {
+			return err
+		}
+		if hex4(s.buf[s.pos+2:s.pos+6]) < 0 {
+			return s.syntax("invalid \\u escape in a string")
+		}
+		s.pos += 6
+		return nil
+	}
+	return s.syntax("invalid escape in a string")
+}
+
+func (s *scanner) literal(word string) error {
+	if err := s.ensure(len(word)); err != nil {
+		return err
+	}
+	if string(s.buf[s.pos:s.pos+len(word)]) != word {
+		return s.syntax("invalid literal; expected " + word)
+	}
+	s.pos += len(word)
+	return nil
+}
+
+// number consumes a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *scanner) number() error {
+	c, ok := s.rawByte()
+	if c == '-' {
+		s.pos++
+		if c, ok = s.rawByte(); !ok {
+			return s.eof()
+		}
+	}
+	switch {
+	case c == '0':
+		s.pos++
+	case c >= '1' && c <= '9':
+		if ok = s.digits(); !ok {
+			return nil
+		}
+	default:
+		return s.syntax("invalid character in a number")
+	}
+	if c, ok = s.rawByte(); ok && c == '.' {
+		s.pos++
+		if err := s.requireDigits(); err != nil {
+			return err
+		}
+		c, ok = s.rawByte()
+	}
+	if ok && (c == 'e' || c == 'E') {
+		s.pos++
+		if c, ok = s.rawByte(); ok && (c == '+' || c == '-') {
+			s.pos++
+		}
+		return s.requireDigits()
+	}
+	return nil
+}
+
+// rawByte returns the next byte without skipping whitespace.
+func (s *scanner) rawByte() (byte, bool) {
+	if s.pos == s.end && !s.fill() {
+		return 0, false
+	}
+	return s.buf[s.pos], true
+}
+
+// digits consumes [0-9]*; false when the input ended.
+func (s *scanner) digits() bool {
+	for {
+		c, ok := s.rawByte()
+		if !ok {
+			return false
+		}
+		if c < '0' || c > '9' {
+			return true
+		}
+		s.pos++
+	}
+}
+
+// requireDigits consumes [0-9]+.
+func (s *scanner) requireDigits() error {
+	c, ok := s.rawByte()
+	if !ok {
+		return s.eof()
+	}
+	if c < '0' || c > '9' {
+		return s.syntax("invalid character in a number")
+	}
+	s.digits()
+	return nil
+}
+
+// hex4 decodes four hex digits, or returns -1.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// The functions below read JSON the scanner has already validated, so
+// they only navigate it; on malformed input they stop early and never
+// panic.
+
+// skipSpace returns the index of the first non-space byte at or after i.
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string whose opening quote
+// is at b[i-1].
+func skipString(b []byte, i int) int {
+	start := i
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return len(b)
+		}
+		i += j
+		k := i
+		for k > start && b[k-1] == '\\' {
+			k--
+		}
+		i++
+		if (i-1-k)%2 == 0 {
+			return i
+		}
+	}
+}
+
+// skipValue returns the index just past the value starting at b[i].
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return len(b)
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i+1)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i+1)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	}
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\n', '\r', '\t':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// eachMember calls fn with the raw key (without quotes, still escaped)
+// and the value of every member of the object b, in order.
+func eachMember(b []byte, fn func(key, val []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		if i >= len(b) || b[i] != '"' {
+			return nil
+		}
+		ks := i + 1
+		i = skipString(b, ks)
+		if i-1 < ks {
+			return nil
+		}
+		key := b[ks : i-1]
+		i = skipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return nil
+		}
+		vs := skipSpace(b, i+1)
+		i = skipValue(b, vs)
+		if i <= vs {
+			return nil
+		}
+		if err := fn(key, b[vs:i]); err != nil {
+			return err
+		}
+	}
+}
+
+// eachElement calls fn with every element of the array b, in order.
+func eachElement(b []byte, fn func(val []byte) error) error {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+		}
+		if i >= len(b) || b[i] == ']' {
+			return nil
+		}
+		vs := i
+		i = skipValue(b, vs)
+		if i <= vs {
+			return nil
+		}
+		if err := fn(b[vs:i]); err != nil {
+			return err
+		}
+	}
+}
+
+// memberKey decodes a raw key from eachMember.
+func memberKey(raw []byte) string {
+	if bytes.IndexByte(raw, '\\') < 0 && utf8.Valid(raw) {
+		return string(raw)
+	}
+	q := make([]byte, 0, len(raw)+2)
+	q = append(append(append(q, '"'), raw...), '"')
+	return unquote(q)
+}
+
+// unquote decodes the string literal q (quotes included) the way
+// encoding/json does: escapes are resolved, invalid UTF-8 and unpaired
+// surrogates become U+FFFD.
+func unquote(q []byte) string {
+	if len(q) < 2 {
+		return ""
+	}
+	s := q[1 : len(q)-1]
+	i := 0
+	for i < len(s) && s[i] != '\\' && s[i] < utf8.RuneSelf {
+		i++
+	}
+	if i == len(s) || (bytes.IndexByte(s[i:], '\\') < 0 && utf8.Valid(s[i:])) {
+		return string(s)
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.Write(s[:i])
+	for i < len(s) {
+		if s[i] != '\\' {
+			j := bytes.IndexByte(s[i:], '\\')
+			if j < 0 {
+				j = len(s) - i
+			}
+			chunk := s[i : i+j]
+			if utf8.Valid(chunk) {
+				b.Write(chunk)
+			} else {
+				for k := 0; k < len(chunk); {
+					r, size := utf8.DecodeRune(chunk[k:])
+					b.WriteRune(r)
+					k += size
+				}
+			}
+			i += j
+			continue
+		}
+		if i+1 >= len(s) {
+			break
+		}
+		switch e := s[i+1]; e {
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r := hex4(s[i+2:])
+			if r < 0 {
+				return b.String()
+			}
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					r2 = hex4(s[i+2:])
+				}
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					r = d
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			b.WriteRune(r)
+			continue
+		default:
+			b.WriteByte(e)
+		}
+		i += 2
+	}
+	return b.String()
+}
+
+// isNull reports whether the value raw is the literal null.
+func isNull(raw []byte) bool { return len(raw) == 4 && string(raw) == "null" }
+
+// fieldKind says how decodeStruct fills a struct field.
+type fieldKind uint8
+
+const (
+	fieldString         fieldKind = iota // string
+	fieldUnmarshaler                     // T where *T is a json.Unmarshaler
+	fieldPtrUnmarshaler                  // *T where *T is a json.Unmarshaler
+	fieldPtrBool                         // *bool
+	fieldStruct                          // struct
+	fieldPtrStruct                       // *struct
+	fieldSliceStruct                     // []struct
+	fieldMapPtrStruct                    // map[string]*struct
+	fieldOther                           // anything else: encoding/json
+)
+
+type fieldSpec struct {
+	index int
+	kind  fieldKind
+	sub   *structSpec
+}
+
+// structSpec maps the JSON names of a struct's fields to how they decode.
+type structSpec struct {
+	fields map[string]fieldSpec
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// newStructSpec describes struct type t, following encoding/json's naming
+// (json tag, else the field name).
+func newStructSpec(t reflect.Type) *structSpec {
+	spec := &structSpec{fields: make(map[string]fieldSpec, t.NumField())}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fs := fieldSpec{index: i, kind: fieldOther}
+		ft := f.Type
+		switch {
+		case ft.Kind() == reflect.Pointer && ft.Implements(unmarshalerType):
+			fs.kind = fieldPtrUnmarshaler
+		case reflect.PointerTo(ft).Implements(unmarshalerType):
+			fs.kind = fieldUnmarshaler
+		case ft.Kind() == reflect.String:
+			fs.kind = fieldString
+		case ft.Kind() == reflect.Struct:
+			fs.kind, fs.sub = fieldStruct, newStructSpec(ft)
+		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Bool:
+			fs.kind = fieldPtrBool
+		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct:
+			fs.kind, fs.sub = fieldPtrStruct, newStructSpec(ft.Elem())
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			fs.kind, fs.sub = fieldSliceStruct, newStructSpec(ft.Elem())
+		case ft.Kind() == reflect.Map && ft.Key().Kind() == reflect.String &&
+			ft.Elem().Kind() == reflect.Pointer && ft.Elem().Elem().Kind() == reflect.Struct:
+			fs.kind, fs.sub = fieldMapPtrStruct, newStructSpec(ft.Elem().Elem())
+		}
+		spec.fields[name] = fs
+	}
+	return spec
+}
+
+// lookup finds the field for a raw member key: exact match first, then
+// case-insensitively as encoding/json does.
+func (spec *structSpec) lookup(raw []byte) (fieldSpec, bool) {
+	if f, ok := spec.fields[string(raw)]; ok {
+		return f, true
+	}
+	folds := false
+	for _, c := range raw {
+		if (c >= 'A' && c <= 'Z') || c == '\\' || c >= utf8.RuneSelf {
+			folds = true
+			break
+		}
+	}
+	if !folds {
+		return fieldSpec{}, false
+	}
+	f, ok := spec.fields[strings.ToLower(memberKey(raw))]
+	return f, ok
+}
+
+// decodeEntry decodes the JSON object raw into the struct *v leniently,
+// like encoding/json with type mismatches ignored: a wrongly typed field
+// is left as it was, unknown members are skipped without being decoded.
+func decodeEntry(spec *structSpec, v any, raw []byte) error {
+	return decodeStruct(spec, reflect.ValueOf(v).Elem(), raw)
+}
+
+func decodeStruct(spec *structSpec, v reflect.Value, raw []byte) error {
+	return eachMember(raw, func(key, val []byte) error {
+		f, ok := spec.lookup(key)
+		if !ok || len(val) == 0 {
+			return nil
+		}
+		return decodeField(f, v.Field(f.index), val)
+	})
+}
+
+func decodeField(f fieldSpec, fv reflect.Value, val []byte) error {
+	switch f.kind {
+	case fieldString:
+		if val[0] == '"' {
+			fv.SetString(unquote(val))
+		}
+	case fieldUnmarshaler:
+		return fv.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(val)
+	case fieldPtrUnmarshaler:
+		if isNull(val) {
+			fv.SetZero()
+			return nil
+		}
+		if fv.IsNil() {
+			fv.Set(reflect.New(fv.Type().Elem()))
+		}
+		return fv.Interface().(json.Unmarshaler).UnmarshalJSON(val)
+	case fieldPtrBool:
+		switch {
+		case isNull(val):
+			fv.SetZero()
+		case val[0] == 't' || val[0] == 'f':
+			b := val[0] == 't'
+			fv.Set(reflect.ValueOf(&b))
+		case fv.IsNil(): // encoding/json allocates before the type mismatch
+			fv.Set(reflect.New(fv.Type().Elem()))
+		}
+	case fieldStruct:
+		if val[0] == '{' {
+			return decodeStruct(f.sub, fv, val)
+		}
+	case fieldPtrStruct:
+		if isNull(val) {
+			fv.SetZero()
+			return nil
+		}
+		if fv.IsNil() {
+			fv.Set(reflect.New(fv.Type().Elem()))
+		}
+		if val[0] == '{' {
+			return decodeStruct(f.sub, fv.Elem(), val)
+		}
+	case fieldSliceStruct:
+		if isNull(val) {
+			fv.SetZero()
+			return nil
+		}
+		if val[0] != '[' {
+			return nil
+		}
+		out := reflect.MakeSlice(fv.Type(), 0, 2)
+		elem := reflect.New(fv.Type().Elem()).Elem()
+		err := eachElement(val, func(e []byte) error {
+			elem.SetZero()
+			if e[0] == '{' {
+				if err := decodeStruct(f.sub, elem, e); err != nil {
+					return err
+				}
+			}
+			out = reflect.Append(out, elem)
+			return nil
+		})
+		fv.Set(out)
+		return err
+	case fieldMapPtrStruct:
+		if isNull(val) {
+			fv.SetZero()
+			return nil
+		}
+		if val[0] != '{' {
+			return nil
+		}
+		if fv.IsNil() {
+			fv.Set(reflect.MakeMap(fv.Type()))
+		}
+		et := fv.Type().Elem()
+		return eachMember(val, func(key, e []byte) error {
+			p := reflect.Zero(et)
+			if !isNull(e) {
+				p = reflect.New(et.Elem())
+				if e[0] == '{' {
+					if err := decodeStruct(f.sub, p.Elem(), e); err != nil {
+						return err
+					}
+				}
+			}
+			fv.SetMapIndex(reflect.ValueOf(memberKey(key)), p)
+			return nil
+		})
+	default:
+		err := json.Unmarshal(val, fv.Addr().Interface())
+		var te *json.UnmarshalTypeError
+		if err != nil && !errors.As(err, &te) {
+			return err
+		}
+	}
+	return nil
+}
+
+// unmarshalEntry decodes one small value with encoding/json leniently:
+// type mismatches in single fields leave those fields empty instead of
+// failing the artifact.
 func unmarshalEntry(raw []byte, v any) error {
 	err := json.Unmarshal(raw, v)
 	var te *json.UnmarshalTypeError
@@ -443,47 +1315,8 @@ func unmarshalEntry(raw []byte, v any) error {
 
 // isObject reports whether raw holds a JSON object.
 func isObject(raw []byte) bool {
-	for _, c := range raw {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{':
-			return true
-		default:
-			return false
-		}
-	}
-	return false
-}
-
-// depthExceeds reports whether the JSON value raw nests deeper than max.
-func depthExceeds(raw []byte, max int) bool {
-	depth := 0
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > max {
-				return true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return false
+	i := skipSpace(raw, 0)
+	return i < len(raw) && raw[i] == '{'
 }
 
 // flexString decodes a JSON string, number or boolean as a string; null and
@@ -497,11 +1330,7 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*s = flexString(v)
+		*s = flexString(unquote(b))
 	case 'n', '{', '[':
 		*s = ""
 	default:
@@ -520,22 +1349,17 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	}
 	switch b[0] {
 	case '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
-			return err
-		}
-		*l = stringList{v}
+		*l = stringList{unquote(b)}
 	case '[':
-		var raw []flexString
-		if err := unmarshalEntry(b, &raw); err != nil {
-			return err
-		}
-		out := make(stringList, 0, len(raw))
-		for _, v := range raw {
+		out := stringList{}
+		_ = eachElement(b, func(e []byte) error {
+			var v flexString
+			_ = v.UnmarshalJSON(e)
 			if v != "" {
 				out = append(out, string(v))
 			}
-		}
+			return nil
+		})
 		*l = out
 	default:
 		*l = nil

@@ -38,6 +38,7 @@ const (
 	WarnCompileOnly     = "compile_only_run_results"
 	WarnCatalogErrors   = "catalog_errors"
 	WarnUnknownAdapter  = "unknown_adapter"
+	WarnUnknownType     = "unknown_resource_type"
 	maxDistinctWarnings = 100
 )
 
@@ -163,6 +164,13 @@ var assetTypes = map[string]ResourceType{
 	"model": TypeModel, "source": TypeSource, "seed": TypeSeed, "snapshot": TypeSnapshot,
 	"test": TypeTest, "unit_test": TypeUnitTest, "exposure": TypeExposure, "metric": TypeMetric,
 	"semantic_model": TypeSemanticModel, "saved_query": TypeSavedQuery, "analysis": TypeAnalysis,
+}
+
+// knownNonAssets are the resource types dbt writes that are not catalog
+// assets; any other unknown type is skipped with a warning.
+var knownNonAssets = map[string]bool{
+	"operation": true, "sql_operation": true, "sql": true, "rpc": true, "macro": true,
+	"doc": true, "docs": true, "group": true, "function": true,
 }
 
 // build holds the state of one Build call.
@@ -304,6 +312,9 @@ func (st *build) collectNodes() {
 				}
 				if _, ok := assetTypes[n.ResourceType]; !ok {
 					st.skipped[n.UniqueID] = true
+					if !knownNonAssets[n.ResourceType] && pass == 0 {
+						st.warn(WarnUnknownType, fmt.Sprintf("manifest lists %s with resource_type %q, which the crawler does not know; it is skipped", st.s(n.UniqueID), st.s(n.ResourceType)))
+					}
 					continue
 				}
 				st.nodes[n.UniqueID] = n

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"io"
+	"reflect"
 	"slices"
 	"strconv"
 )
@@ -116,6 +117,9 @@ func (t *catalogTableJSON) toTable(section, key string) CatalogTable {
 	return out
 }
 
+// catalogTableSpec is the field table of catalogTableJSON, built once.
+var catalogTableSpec = newStructSpec(reflect.TypeFor[catalogTableJSON]())
+
 // DecodeCatalog streams catalog.json from r, calling fn once per entry of
 // nodes and sources, one entry in memory at a time. The errors list is
 // returned in ArtifactMeta.CatalogErrors. Errors are as for DecodeManifest.
@@ -128,7 +132,7 @@ func DecodeCatalog(r io.Reader, opts DecodeOptions, fn func(CatalogTable) error)
 				return nil
 			}
 			var t catalogTableJSON
-			if err := unmarshalEntry(raw, &t); err != nil {
+			if err := decodeEntry(catalogTableSpec, &t, raw); err != nil {
 				return err
 			}
 			w.meta.Entries++

@@ -69,6 +69,19 @@ func TestDecodeRejects(t *testing.T) {
 			doc: []byte("{\"metadata\":{\"dbt_schema_version\":\"https://schemas.getdbt.com/dbt/manifest/v12.json\"},\"nodes\":{\"a\":{\"name\":\"x\x00\"}}}"), want: catalog.ErrInvalidJSON},
 		{name: "too deep", kind: catalog.KindManifest, doc: []byte(deep), want: catalog.ErrTooDeep},
 		{name: "too large", kind: catalog.KindManifest, doc: manifest, opts: catalog.DecodeOptions{MaxBytes: 1000}, want: catalog.ErrTooLarge},
+		{name: "invalid JSON in a skipped section", kind: catalog.KindManifest,
+			doc: []byte(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/manifest/v12.json"},"macros":{"m":{"macro_sql":"x","a":[1,]}}}`), want: catalog.ErrInvalidJSON},
+		{name: "invalid escape in a skipped field", kind: catalog.KindRunResults,
+			doc: []byte(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json"},"results":[{"unique_id":"a","compiled_code":"\x"}]}`), want: catalog.ErrInvalidJSON},
+		{name: "bad number", kind: catalog.KindRunResults,
+			doc: []byte(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json"},"results":[{"execution_time":01}]}`), want: catalog.ErrInvalidJSON},
+		{name: "bad literal", kind: catalog.KindCatalog,
+			doc: []byte(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/catalog/v1.json"},"nodes":{"a":{"x":nul}}}`), want: catalog.ErrInvalidJSON},
+		{name: "missing colon", kind: catalog.KindSources, doc: []byte(`{"metadata" {}}`), want: catalog.ErrInvalidJSON},
+		{name: "truncated inside a string", kind: catalog.KindRunResults,
+			doc: []byte(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json"},"results":[{"compiled_code":"sel`), want: catalog.ErrTruncated},
+		{name: "too deep in a skipped section", kind: catalog.KindManifest, opts: catalog.DecodeOptions{MaxDepth: 5},
+			doc: []byte(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/manifest/v12.json"},"docs":{"d":{"a":{"b":{"c":{"e":1}}}}}}`), want: catalog.ErrTooDeep},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +95,27 @@ func TestDecodeRejects(t *testing.T) {
 				require.Equal(t, tc.version, ae.SchemaVersion)
 			}
 			require.Contains(t, err.Error(), ae.File)
+		})
+	}
+}
+
+func TestDecodeErrorOffsets(t *testing.T) {
+	prefix := `{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json"},"results":[{"unique_id":"a","compiled_code":"`
+	tests := []struct {
+		name string
+		doc  string
+		want int64
+	}{
+		{name: "control character in a long string", doc: prefix + strings.Repeat("x", 200000) + "\x01\"}]}", want: int64(len(prefix)) + 200000},
+		{name: "bad escape after the buffer refilled", doc: prefix + strings.Repeat("y", 150000) + `\q"}]}`, want: int64(len(prefix)) + 150000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := decodeAs(catalog.KindRunResults, []byte(tc.doc), catalog.DecodeOptions{})
+			require.ErrorIs(t, err, catalog.ErrInvalidJSON)
+			var ae *catalog.ArtifactError
+			require.ErrorAs(t, err, &ae)
+			require.Equal(t, tc.want, ae.Offset)
 		})
 	}
 }

@@ -1,9 +1,9 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 )
 
@@ -198,20 +198,17 @@ type columnJSON struct {
 	Quote       *flexBool       `json:"quote"`
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
+// UnmarshalJSON implements json.Unmarshaler. b is valid JSON.
 func (c *columnsJSON) UnmarshalJSON(b []byte) error {
 	*c = nil
-	if !isObject(b) {
-		return nil
-	}
-	return eachMember(b, func(key string, raw json.RawMessage) {
+	return eachMember(b, func(key, raw []byte) error {
 		var col columnJSON
-		if !isObject(raw) || unmarshalEntry(raw, &col) != nil {
-			return
+		if !isObject(raw) || decodeEntry(columnSpec, &col, raw) != nil {
+			return nil
 		}
 		name := col.Name
 		if name == "" {
-			name = key
+			name = memberKey(key)
 		}
 		mc := ManifestColumn{
 			Name:        name,
@@ -224,29 +221,15 @@ func (c *columnsJSON) UnmarshalJSON(b []byte) error {
 			mc.Quote = bool(*col.Quote)
 		}
 		*c = append(*c, mc)
+		return nil
 	})
 }
 
-// eachMember calls fn for every member of the JSON object b, in order.
-func eachMember(b []byte, fn func(key string, raw json.RawMessage)) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil {
-		return err
-	}
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return err
-		}
-		key, _ := kt.(string)
-		fn(key, raw)
-	}
-	return nil
-}
+// Field tables of the entry types, built once.
+var (
+	nodeSpec   = newStructSpec(reflect.TypeFor[nodeJSON]())
+	columnSpec = newStructSpec(reflect.TypeFor[columnJSON]())
+)
 
 func (n *nodeJSON) toNode(section, key string) ManifestNode {
 	out := ManifestNode{
@@ -405,7 +388,7 @@ func DecodeManifest(r io.Reader, opts DecodeOptions, fn func(ManifestNode) error
 				return nil
 			}
 			var n nodeJSON
-			if err := unmarshalEntry(raw, &n); err != nil {
+			if err := decodeEntry(nodeSpec, &n, raw); err != nil {
 				return err
 			}
 			w.meta.Entries++
@@ -418,7 +401,7 @@ func DecodeManifest(r io.Reader, opts DecodeOptions, fn func(ManifestNode) error
 				return nil
 			}
 			var n nodeJSON
-			if err := unmarshalEntry(b, &n); err != nil {
+			if err := decodeEntry(nodeSpec, &n, b); err != nil {
 				return err
 			}
 			node := n.toNode("disabled", key)
@@ -430,16 +413,7 @@ func DecodeManifest(r io.Reader, opts DecodeOptions, fn func(ManifestNode) error
 		if isObject(raw) { // v1: a list of nodes
 			return emit(raw)
 		}
-		var list []json.RawMessage // v4+: unique_id -> [node, ...]
-		if err := unmarshalEntry(raw, &list); err != nil {
-			return err
-		}
-		for _, b := range list {
-			if err := emit(b); err != nil {
-				return err
-			}
-		}
-		return nil
+		return eachElement(raw, emit) // v4+: unique_id -> [node, ...]
 	}
 	foreign := map[string]string{"results": "run_results.json or sources.json", "errors": "catalog.json"}
 	return w.run(handlers, foreign, nil)

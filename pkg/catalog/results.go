@@ -1,9 +1,9 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
+	"reflect"
 	"time"
 )
 
@@ -74,16 +74,18 @@ func timings(in []timingJSON) []Timing {
 }
 
 func emptyJSON(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 || bytes.Equal(t, []byte("null")) || bytes.Equal(t, []byte("{}")) {
+	i := skipSpace(raw, 0)
+	if i == len(raw) || isNull(raw[i:]) {
 		return true
 	}
-	if t[0] == '{' {
-		var m map[string]json.RawMessage
-		return json.Unmarshal(t, &m) == nil && len(m) == 0
-	}
-	return false
+	return raw[i] == '{' && skipSpace(raw, i+1) < len(raw) && raw[skipSpace(raw, i+1)] == '}'
 }
+
+// Field tables of the entry types, built once.
+var (
+	runResultSpec = newStructSpec(reflect.TypeFor[runResultJSON]())
+	freshnessSpec = newStructSpec(reflect.TypeFor[freshnessJSON]())
+)
 
 // DecodeRunResults streams run_results.json from r, calling fn once per
 // result, one result in memory at a time. ArtifactMeta.Command is
@@ -96,7 +98,7 @@ func DecodeRunResults(r io.Reader, opts DecodeOptions, fn func(RunResult) error)
 				return nil
 			}
 			var j runResultJSON
-			if err := unmarshalEntry(raw, &j); err != nil {
+			if err := decodeEntry(runResultSpec, &j, raw); err != nil {
 				return err
 			}
 			res := RunResult{
@@ -178,7 +180,7 @@ func DecodeSources(r io.Reader, opts DecodeOptions, fn func(FreshnessResult) err
 				return nil
 			}
 			var j freshnessJSON
-			if err := unmarshalEntry(raw, &j); err != nil {
+			if err := decodeEntry(freshnessSpec, &j, raw); err != nil {
 				return err
 			}
 			w.meta.Entries++

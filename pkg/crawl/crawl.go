@@ -621,6 +621,12 @@ func (c *Crawler) fetchStep(ctx context.Context, runID int64, path string, step 
 		m.Artifacts.Add(1)
 	}
 	if err := use(body); err != nil {
+		switch {
+		case errors.Is(err, catalog.ErrTooLarge):
+			return fmt.Errorf("read %s of run %d: %w (raise the max_artifact_bytes setting, now %s, if the file is genuine)", path, runID, err, limitText(c.opts.MaxArtifactBytes, catalog.DefaultMaxBytes))
+		case errors.Is(err, catalog.ErrTooDeep):
+			return fmt.Errorf("read %s of run %d: %w (raise the max_json_depth setting, now %s, if the file is genuine)", path, runID, err, limitText(int64(c.opts.MaxJSONDepth), catalog.DefaultMaxDepth))
+		}
 		return fmt.Errorf("read %s of run %d: %w", path, runID, err)
 	}
 	return nil
@@ -687,3 +693,10 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+func limitText(v, def int64) string {
+	if v <= 0 {
+		return fmt.Sprintf("%d by default", def)
+	}
+	return fmt.Sprint(v)
+}

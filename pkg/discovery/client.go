@@ -37,7 +37,7 @@ const defaultTimeout = 60 * time.Second
 // Client queries the Discovery API of one dbt Cloud account. It is safe
 // for concurrent use.
 type Client struct {
-	token string // only to scrub it from server-echoed error text
+	token    string // only to scrub it from server-echoed error text
 	endpoint string
 	gql      *graphql.Client
 	pageSize int

@@ -139,6 +139,7 @@ type writer struct {
 	res          *ApplyResult
 	envID        int64
 	sanitized    int
+	quiet        bool // values are being rebuilt: do not count repairs again
 	h            *hasher
 }
 
@@ -148,7 +149,7 @@ func newWriter(snap *catalog.Snapshot, archiveAfter int) *writer {
 
 func (w *writer) str(s string) string {
 	c, changed := clean(s)
-	if changed {
+	if changed && !w.quiet {
 		w.sanitized++
 	}
 	return c
@@ -156,7 +157,7 @@ func (w *writer) str(s string) string {
 
 func (w *writer) strs(in []string) []string {
 	c, changed := cleanAll(in)
-	if changed {
+	if changed && !w.quiet {
 		w.sanitized++
 	}
 	return c
@@ -164,7 +165,7 @@ func (w *writer) strs(in []string) []string {
 
 func (w *writer) json(raw json.RawMessage, empty string) string {
 	c, changed := cleanJSON(raw, empty)
-	if changed {
+	if changed && !w.quiet {
 		w.sanitized++
 	}
 	return c
@@ -311,26 +312,18 @@ func (w *writer) assets(ctx context.Context) error {
 	}
 
 	seen := make(map[string]bool, len(w.snap.Assets))
-	var rows, fresh [][]any
+	var rows [][]any
+	var fresh []int
+	var freshHash [][]byte
+	buf := make([]any, len(assetCols))
 	for i := range w.snap.Assets {
-		a := &w.snap.Assets[i]
-		uid := w.str(a.UniqueID)
+		uid := w.str(w.snap.Assets[i].UniqueID)
 		if seen[uid] {
 			continue // duplicates are reported by the builder; the first wins
 		}
 		seen[uid] = true
-		r := []any{
-			w.envID, uid, w.str(catalog.QualifiedName(w.snap.Scope, uid)), string(a.Type), w.str(a.Name),
-			w.str(a.PackageName), w.str(a.Description), w.str(a.Database), w.str(a.Schema),
-			w.str(a.Identifier), w.str(a.RelationName), w.str(a.Materialization), w.str(a.Language),
-			w.str(a.Access), w.str(a.Version), a.Enabled, w.str(a.Owner), w.strs(a.Tags),
-			w.json(a.Meta, "{}"), w.str(a.Path), w.str(a.RawCode), w.str(a.CompiledCode),
-			w.str(a.Checksum), w.str(a.SourceName), w.str(a.Loader), w.str(a.TestName),
-			w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
-			w.str(a.Label), nil,
-		}
+		r := w.assetValues(i, buf)
 		hash := w.hashRow(r[1 : len(r)-1])
-		r[len(r)-1] = hash
 		if old, ok := existing[uid]; ok && !old.pending && bytes.Equal(old.hash, hash) {
 			w.res.Unchanged++
 			continue
@@ -339,15 +332,19 @@ func (w *writer) assets(ctx context.Context) error {
 			w.res.Restored++
 		}
 		if _, ok := existing[uid]; !ok {
-			fresh = append(fresh, r)
+			// Rebuilt when copied, so the whole batch is never held at once.
+			fresh = append(fresh, i)
+			freshHash = append(freshHash, hash)
 			continue
 		}
+		r = append([]any(nil), r...)
+		r[len(r)-1] = hash
 		rows = append(rows, r)
 	}
 	// New assets go straight in with COPY: the environment's lock means no
 	// one else can have inserted them.
 	if len(fresh) > 0 {
-		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, pgx.CopyFromRows(fresh))
+		n, err := w.copyLazy(ctx, "assets", assetCols, fresh, freshHash, w.assetValues)
 		if err != nil {
 			return err
 		}
@@ -435,6 +432,40 @@ func (w *writer) assets(ctx context.Context) error {
 	}
 	rs.Close()
 	return rs.Err()
+}
+
+// assetValues fills dst with the sanitised values of asset i in assetCols
+// order; the hash column is left nil.
+func (w *writer) assetValues(i int, dst []any) []any {
+	a := &w.snap.Assets[i]
+	uid := w.str(a.UniqueID)
+	return append(dst[:0],
+		w.envID, uid, w.str(catalog.QualifiedName(w.snap.Scope, uid)), string(a.Type), w.str(a.Name),
+		w.str(a.PackageName), w.str(a.Description), w.str(a.Database), w.str(a.Schema),
+		w.str(a.Identifier), w.str(a.RelationName), w.str(a.Materialization), w.str(a.Language),
+		w.str(a.Access), w.str(a.Version), a.Enabled, w.str(a.Owner), w.strs(a.Tags),
+		w.json(a.Meta, "{}"), w.str(a.Path), w.str(a.RawCode), w.str(a.CompiledCode),
+		w.str(a.Checksum), w.str(a.SourceName), w.str(a.Loader), w.str(a.TestName),
+		w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
+		w.str(a.Label), nil)
+}
+
+// copyLazy COPYs rows straight into crawler.table, rebuilding row idx[k]
+// with build when pgx asks for it and setting its hash to hashes[k].
+func (w *writer) copyLazy(ctx context.Context, table string, cols []string, idx []int, hashes [][]byte, build func(int, []any) []any) (int64, error) {
+	w.quiet = true
+	defer func() { w.quiet = false }()
+	buf := make([]any, len(cols))
+	k := 0
+	return w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+		if k == len(idx) {
+			return nil, nil
+		}
+		row := build(idx[k], buf)
+		row[len(row)-1] = hashes[k]
+		k++
+		return row, nil
+	}))
 }
 
 // keyTable creates a transaction-scoped table of n text key columns
@@ -537,30 +568,33 @@ func (w *writer) columns(ctx context.Context) error {
 	}
 	seen := make(map[string]bool, len(w.snap.Columns))
 	withColumns := map[string]bool{}
-	var rows, fresh [][]any
+	var rows [][]any
+	var fresh []int
+	var freshHash [][]byte
+	buf := make([]any, len(columnCols))
 	for i := range w.snap.Columns {
-		c := &w.snap.Columns[i]
-		uid, name := w.str(c.AssetUniqueID), w.str(c.Name)
+		r := w.columnValues(i, buf)
+		uid, name := r[1].(string), r[2].(string)
 		key := uid + "\x00" + name
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
 		withColumns[uid] = true
-		r := []any{w.envID, uid, name, w.str(c.DataType), int32(c.Ordinal), w.str(c.Description),
-			w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment), nil}
 		hash := w.hashRow(r[1 : len(r)-1])
-		r[len(r)-1] = hash
 		old, ok := existing[key]
 		switch {
 		case !ok:
-			fresh = append(fresh, r)
+			fresh = append(fresh, i)
+			freshHash = append(freshHash, hash)
 		case !bytes.Equal(old, hash):
+			r = append([]any(nil), r...)
+			r[len(r)-1] = hash
 			rows = append(rows, r)
 		}
 	}
 	if len(fresh) > 0 {
-		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "columns"}, columnCols, pgx.CopyFromRows(fresh))
+		n, err := w.copyLazy(ctx, "columns", columnCols, fresh, freshHash, w.columnValues)
 		if err != nil {
 			return err
 		}
@@ -610,6 +644,14 @@ func (w *writer) columns(ctx context.Context) error {
 		WHERE c.env_id = $1 AND c.unique_id = g.k1 AND c.name = g.k2`, w.envID)
 	w.res.ColumnsWritten += int(tag.RowsAffected())
 	return err
+}
+
+// columnValues fills dst with the sanitised values of column i in
+// columnCols order; the hash column is left nil.
+func (w *writer) columnValues(i int, dst []any) []any {
+	c := &w.snap.Columns[i]
+	return append(dst[:0], w.envID, w.str(c.AssetUniqueID), w.str(c.Name), w.str(c.DataType), int32(c.Ordinal),
+		w.str(c.Description), w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment), nil)
 }
 
 func (w *writer) edges(ctx context.Context) error {
