@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
@@ -91,7 +92,18 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 		}
 	}
 	out.TestResults = append(append(out.TestResults, art.TestResults...), base.TestResults...)
-	out.Freshness = append(append(out.Freshness, art.Freshness...), base.Freshness...)
+	// The same freshness check reported by both: sources.json has
+	// microseconds, the Discovery API milliseconds. Keep the artifact's.
+	checked := make(map[string]bool, len(art.Freshness))
+	for _, f := range art.Freshness {
+		checked[f.SourceUniqueID+"\x00"+f.SnapshottedAt.Truncate(time.Millisecond).String()] = true
+	}
+	out.Freshness = append(out.Freshness, art.Freshness...)
+	for _, f := range base.Freshness {
+		if !checked[f.SourceUniqueID+"\x00"+f.SnapshottedAt.Truncate(time.Millisecond).String()] {
+			out.Freshness = append(out.Freshness, f)
+		}
+	}
 	finish(out)
 	return out
 }

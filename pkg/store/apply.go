@@ -519,11 +519,31 @@ var keepWhenEmpty = map[string]bool{"description": true, "raw_code": true, "comp
 // the snapshot knows no execution for keeps the stored one.
 func (w *writer) status(ctx context.Context) error {
 	cols := []string{"env_id", "unique_id", "last_run_status", "last_run_at", "last_run_id", "last_job_id", "execution_seconds"}
-	if err := w.tempTable(ctx, "_status", "crawler.asset_status", cols); err != nil {
+	type stored struct {
+		status string
+		at     *time.Time
+		run    *int64
+	}
+	existing := map[string]stored{}
+	rs, err := w.tx.Query(ctx, `SELECT unique_id, last_run_status, last_run_at, last_run_id FROM crawler.asset_status WHERE env_id = $1`, w.envID)
+	if err != nil {
+		return err
+	}
+	for rs.Next() {
+		var uid string
+		var st stored
+		if err := rs.Scan(&uid, &st.status, &st.at, &st.run); err != nil {
+			rs.Close()
+			return err
+		}
+		existing[uid] = st
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
 		return err
 	}
 	seen := make(map[string]bool, len(w.snap.Assets))
-	rows := make([][]any, 0, len(w.snap.Assets))
+	var fresh, changed [][]any
 	for i := range w.snap.Assets {
 		a := &w.snap.Assets[i]
 		if a.LastRunStatus == "" && a.LastRunAt.IsZero() {
@@ -534,12 +554,31 @@ func (w *writer) status(ctx context.Context) error {
 			continue
 		}
 		seen[uid] = true
-		rows = append(rows, []any{w.envID, uid, w.str(a.LastRunStatus), optTime(a.LastRunAt), optID(a.LastRunID), optID(a.LastJobID), optFloat(a.ExecutionSeconds)})
+		row := []any{w.envID, uid, w.str(a.LastRunStatus), optTime(a.LastRunAt), optID(a.LastRunID), optID(a.LastJobID), optFloat(a.ExecutionSeconds)}
+		old, ok := existing[uid]
+		switch {
+		case !ok:
+			fresh = append(fresh, row)
+		case old.status == row[2].(string) && equalTime(old.at, row[3].(*time.Time)) && equalID(old.run, row[4].(*int64)):
+			// unchanged
+		default:
+			changed = append(changed, row)
+		}
 	}
-	if len(rows) == 0 {
+	if len(fresh) > 0 {
+		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "asset_status"}, cols, pgx.CopyFromRows(fresh))
+		if err != nil {
+			return err
+		}
+		w.res.StatusWritten += int(n)
+	}
+	if len(changed) == 0 {
 		return nil
 	}
-	if err := w.copy(ctx, "_status", cols, rows); err != nil {
+	if err := w.tempTable(ctx, "_status", "crawler.asset_status", cols); err != nil {
+		return err
+	}
+	if err := w.copy(ctx, "_status", cols, changed); err != nil {
 		return err
 	}
 	tag, err := w.tx.Exec(ctx, `
@@ -555,8 +594,22 @@ func (w *writer) status(ctx context.Context) error {
 		       excluded.last_job_id, excluded.execution_seconds)
 		  AND (asset_status.last_run_at IS NULL OR excluded.last_run_at IS NULL
 		       OR excluded.last_run_at >= asset_status.last_run_at)`)
-	w.res.StatusWritten = int(tag.RowsAffected())
+	w.res.StatusWritten += int(tag.RowsAffected())
 	return err
+}
+
+func equalTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func equalID(a, b *int64) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return *a == *b
 }
 
 var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}
@@ -707,30 +760,80 @@ func (w *writer) testResults(ctx context.Context) error {
 		return nil
 	}
 	cols := []string{"env_id", "test_unique_id", "run_id", "job_id", "status", "failures", "message", "executed_at", "execution_seconds", "invocation_id"}
+	// The stored results of the runs this snapshot has results for: new
+	// (test, run) pairs are appended with COPY, pairs known only from the
+	// Discovery API (no invocation) are replaced by the richer artifact
+	// entry, and the rest are history already recorded.
+	runIDs := map[int64]bool{}
+	for _, r := range w.snap.TestResults {
+		runIDs[r.RunID] = true
+	}
+	ids := make([]int64, 0, len(runIDs))
+	for id := range runIDs {
+		ids = append(ids, id)
+	}
+	existing := map[string]bool{} // key -> replaceable
+	rs, err := w.tx.Query(ctx, `SELECT test_unique_id, run_id, invocation_id = '' FROM crawler.test_results WHERE env_id = $1 AND run_id = ANY($2)`, w.envID, ids)
+	if err != nil {
+		return err
+	}
+	for rs.Next() {
+		var uid string
+		var run int64
+		var replaceable bool
+		if err := rs.Scan(&uid, &run, &replaceable); err != nil {
+			rs.Close()
+			return err
+		}
+		existing[fmt.Sprintf("%s\x00%d", uid, run)] = replaceable
+	}
+	rs.Close()
+	if err := rs.Err(); err != nil {
+		return err
+	}
+	seen := make(map[string]bool, len(w.snap.TestResults))
+	var fresh, replace [][]any
+	for _, r := range w.snap.TestResults {
+		uid := w.str(r.TestUniqueID)
+		key := fmt.Sprintf("%s\x00%d", uid, r.RunID)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		row := []any{w.envID, uid, r.RunID, r.JobID, w.str(r.Status),
+			r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)}
+		replaceable, ok := existing[key]
+		switch {
+		case !ok:
+			fresh = append(fresh, row)
+		case replaceable && r.InvocationID != "":
+			replace = append(replace, row)
+		}
+	}
+	if len(fresh) > 0 {
+		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "test_results"}, cols, pgx.CopyFromRows(fresh))
+		if err != nil {
+			return err
+		}
+		w.res.TestResultsAdded += int(n)
+	}
+	if len(replace) == 0 {
+		return nil
+	}
 	if err := w.tempTable(ctx, "_test_results", "crawler.test_results", cols); err != nil {
 		return err
 	}
-	rows := make([][]any, 0, len(w.snap.TestResults))
-	for _, r := range w.snap.TestResults {
-		rows = append(rows, []any{w.envID, w.str(r.TestUniqueID), r.RunID, r.JobID, w.str(r.Status),
-			r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)})
-	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_test_results"}, cols, pgx.CopyFromRows(rows)); err != nil {
+	if err := w.copy(ctx, "_test_results", cols, replace); err != nil {
 		return err
 	}
 	tag, err := w.tx.Exec(ctx, `
-		INSERT INTO crawler.test_results (`+joinCols(cols)+`)
-		SELECT DISTINCT ON (test_unique_id, run_id) `+joinCols(cols)+` FROM _test_results
-		ORDER BY test_unique_id, run_id
-		ON CONFLICT (env_id, test_unique_id, run_id) DO UPDATE SET
-			job_id = excluded.job_id, status = excluded.status, failures = excluded.failures,
-			message = excluded.message, executed_at = excluded.executed_at,
-			execution_seconds = excluded.execution_seconds, invocation_id = excluded.invocation_id
-		-- History is appended, not rewritten; the one exception: a result
-		-- known only from the Discovery API (no invocation) is replaced by
-		-- the run's own, richer run_results.json entry once that is read.
-		WHERE test_results.invocation_id = '' AND excluded.invocation_id <> ''`)
-	w.res.TestResultsAdded = int(tag.RowsAffected())
+		UPDATE crawler.test_results t SET
+			job_id = n.job_id, status = n.status, failures = n.failures, message = n.message,
+			executed_at = n.executed_at, execution_seconds = n.execution_seconds, invocation_id = n.invocation_id
+		FROM _test_results n
+		WHERE t.env_id = n.env_id AND t.test_unique_id = n.test_unique_id AND t.run_id = n.run_id
+		  AND t.invocation_id = ''`)
+	w.res.TestResultsAdded += int(tag.RowsAffected())
 	return err
 }
 
@@ -751,15 +854,31 @@ func (w *writer) freshness(ctx context.Context) error {
 		if snapAt.IsZero() {
 			continue // a check without any time cannot be placed in history
 		}
-		rows = append(rows, []any{w.envID, w.str(f.SourceUniqueID), snapAt, f.RunID, f.JobID, w.str(f.Status),
+		rows = append(rows, []any{w.envID, w.str(f.SourceUniqueID), snapAt.UTC().Truncate(time.Microsecond), f.RunID, f.JobID, w.str(f.Status),
 			optTime(f.MaxLoadedAt), optFloat(f.AgeSeconds), w.json(f.Criteria, "{}"), w.str(f.Message)})
 	}
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{"_freshness"}, cols, pgx.CopyFromRows(rows)); err != nil {
+	if err := w.copy(ctx, "_freshness", cols, rows); err != nil {
+		return err
+	}
+	// One check can arrive twice: from sources.json with microseconds and
+	// from the Discovery API with milliseconds. A stored millisecond copy
+	// gives way to the precise one; otherwise a check already stored at
+	// either precision is not added again.
+	if _, err := w.tx.Exec(ctx, `
+		DELETE FROM crawler.source_freshness f USING _freshness n
+		WHERE f.env_id = n.env_id AND f.source_unique_id = n.source_unique_id
+		  AND f.snapshotted_at <> n.snapshotted_at
+		  AND f.snapshotted_at = date_trunc('milliseconds', f.snapshotted_at)
+		  AND date_trunc('milliseconds', n.snapshotted_at) = f.snapshotted_at`); err != nil {
 		return err
 	}
 	tag, err := w.tx.Exec(ctx, `
 		INSERT INTO crawler.source_freshness (`+joinCols(cols)+`)
-		SELECT DISTINCT ON (source_unique_id, snapshotted_at) `+joinCols(cols)+` FROM _freshness
+		SELECT DISTINCT ON (source_unique_id, snapshotted_at) `+joinCols(cols)+` FROM _freshness n
+		WHERE NOT EXISTS (
+			SELECT 1 FROM crawler.source_freshness f
+			WHERE f.env_id = n.env_id AND f.source_unique_id = n.source_unique_id
+			  AND date_trunc('milliseconds', f.snapshotted_at) = date_trunc('milliseconds', n.snapshotted_at))
 		ORDER BY source_unique_id, snapshotted_at
 		ON CONFLICT (env_id, source_unique_id, snapshotted_at) DO NOTHING`)
 	w.res.FreshnessAdded = int(tag.RowsAffected())
