@@ -239,6 +239,7 @@ CREATE TABLE crawler.crawls (
     test_results_added  integer NOT NULL DEFAULT 0,
     freshness_added     integer NOT NULL DEFAULT 0,
     api_requests        integer NOT NULL DEFAULT 0,
+    discovery_requests  integer NOT NULL DEFAULT 0,
     api_retries         integer NOT NULL DEFAULT 0,
     rate_limit_waits    integer NOT NULL DEFAULT 0,
     bytes_downloaded    bigint NOT NULL DEFAULT 0,

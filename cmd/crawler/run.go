@@ -86,6 +86,7 @@ func crawlConnectionWith(ctx context.Context, cfg *config.Config, conn config.Co
 		MaxJSONDepth:       cfg.MaxJSONDepth,
 		Logger:             log,
 		Progress:           progress,
+		DiscoveryBudget:    budgetOf(cl),
 	})
 	rep := cr.Run(ctx)
 	return rep, rep.Error()
@@ -130,4 +131,12 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%.1fKiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%dB", n)
+}
+
+// budgetOf returns the Discovery transport to precharge, or nil.
+func budgetOf(cl *crawl.Clients) interface{ Precharge(int, time.Time) } {
+	if cl.DiscoveryT == nil {
+		return nil
+	}
+	return cl.DiscoveryT
 }

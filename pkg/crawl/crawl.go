@@ -56,6 +56,10 @@ type Options struct {
 	// Progress, when set, is called as each environment moves through its
 	// phases. It must be safe for concurrent use.
 	Progress func(Progress)
+	// DiscoveryBudget, when set, is charged at the start of a crawl with
+	// the Discovery requests that recent crawls of the account (other
+	// processes included) recorded, since dbt's limit is per account.
+	DiscoveryBudget interface{ Precharge(n int, at time.Time) }
 }
 
 // Progress is one step of one environment's crawl.
@@ -154,6 +158,15 @@ type envPlan struct {
 // stop the others; each gets its own report and catalog.crawls row.
 func (c *Crawler) Run(ctx context.Context) *Report {
 	rep := &Report{AccountID: c.admin.AccountID(), StartedAt: time.Now()}
+	if c.opts.DiscoveryBudget != nil && c.disc != nil {
+		recent, err := c.store.RecentDiscoveryRequests(ctx, c.admin.AccountID(), time.Minute)
+		if err != nil {
+			c.log.Warn("could not read recent Discovery usage; the budget starts empty", zap.Error(err))
+		}
+		for _, b := range recent {
+			c.opts.DiscoveryBudget.Precharge(b.Requests, b.At)
+		}
+	}
 	plans, err := c.plan(ctx)
 	if err != nil {
 		rep.Err = c.redactErr(err)
@@ -289,7 +302,7 @@ func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvRepor
 		}
 		return store.CrawlRecord{
 			StartedAt: started, FinishedAt: time.Now(), Status: er.Status,
-			APIRequests: int(er.Requests), APIRetries: int(er.Retries), RateLimitWaits: int(er.RateLimit),
+			APIRequests: int(er.Requests), DiscoveryRequests: int(m.Discovery.Load()), APIRetries: int(er.Retries), RateLimitWaits: int(er.RateLimit),
 			BytesDownloaded: er.Bytes, ArtifactsDownloaded: int(er.Artifacts),
 			Durations: er.Durations, Warnings: er.Warnings, Error: errText,
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 )
 
@@ -16,6 +17,8 @@ type Meter struct {
 	RateLimited atomic.Int64
 	Bytes       atomic.Int64
 	Artifacts   atomic.Int64
+	// Discovery counts the attempts sent to the Discovery API.
+	Discovery atomic.Int64
 	// Logical counts requests made by the clients before retries; Requests
 	// minus Logical is the number of retries.
 	Logical atomic.Int64
@@ -56,6 +59,9 @@ func (t *meterRT) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.base.RoundTrip(req)
 	}
 	m.Requests.Add(1)
+	if strings.HasSuffix(req.URL.Path, "/graphql") {
+		m.Discovery.Add(1)
+	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
 		return nil, err

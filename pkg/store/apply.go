@@ -22,10 +22,13 @@ const (
 // CrawlRecord is the report of one crawl of one environment, written to
 // crawler.crawls (the catalog.crawls view).
 type CrawlRecord struct {
-	StartedAt           time.Time
-	FinishedAt          time.Time
-	Status              string // "succeeded", "failed", "skipped"
-	APIRequests         int
+	StartedAt   time.Time
+	FinishedAt  time.Time
+	Status      string // "succeeded", "failed", "skipped"
+	APIRequests int
+	// DiscoveryRequests is the part of APIRequests sent to the Discovery
+	// API; later crawls count it against the per-minute budget.
+	DiscoveryRequests   int
 	APIRetries          int
 	RateLimitWaits      int
 	BytesDownloaded     int64

@@ -61,14 +61,15 @@ func insertCrawl(ctx context.Context, q execer, sc catalog.Scope, complete bool,
 			status, complete, assets_inserted, assets_updated, assets_unchanged, assets_archived,
 			assets_restored, columns_written, edges_written, test_results_added, freshness_added,
 			api_requests, api_retries, rate_limit_waits, bytes_downloaded, artifacts_downloaded,
-			durations, warnings, error)
+			durations, warnings, error, discovery_requests)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-			$19, $20, $21, $22, $23, $24)
+			$19, $20, $21, $22, $23, $24, $25)
 		RETURNING crawl_id`,
 		sc.AccountID, sc.ProjectID, sc.EnvironmentID, started, finished, status, complete,
 		res.Inserted, res.Updated, res.Unchanged, res.Archived, res.Restored, res.ColumnsWritten,
 		res.EdgesWritten, res.TestResultsAdded, res.FreshnessAdded, rec.APIRequests, rec.APIRetries,
 		rec.RateLimitWaits, rec.BytesDownloaded, rec.ArtifactsDownloaded, string(durations), string(wj), msg,
+		rec.DiscoveryRequests,
 	).Scan(&id)
 	return id, err
 }
@@ -134,6 +135,34 @@ func (s *Store) RecordUnchanged(ctx context.Context, sc catalog.Scope, rec Crawl
 		return ApplyResult{}, fmt.Errorf("record unchanged crawl of environment %d: %w", sc.EnvironmentID, translate(err))
 	}
 	return res, nil
+}
+
+// RequestBurst is a number of requests a crawl sent, dated by when it ended.
+type RequestBurst struct {
+	At       time.Time
+	Requests int
+}
+
+// RecentDiscoveryRequests returns the Discovery API requests that crawls of
+// the account recorded in the last window, so that a new process can count
+// them against dbt's per-minute limit, which is per account, not per
+// process.
+func (s *Store) RecentDiscoveryRequests(ctx context.Context, accountID int64, window time.Duration) ([]RequestBurst, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT finished_at, discovery_requests FROM crawler.crawls
+		WHERE account_id = $1 AND discovery_requests > 0 AND finished_at > now() - $2::interval
+		ORDER BY finished_at`, accountID, fmt.Sprintf("%d milliseconds", window.Milliseconds()))
+	if err != nil {
+		return nil, fmt.Errorf("read recent crawls of account %d: %w", accountID, translate(err))
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RequestBurst, error) {
+		var b RequestBurst
+		return b, r.Scan(&b.At, &b.Requests)
+	})
+	if err != nil {
+		return nil, translate(err)
+	}
+	return out, nil
 }
 
 // EnvironmentState is what the store remembers of an environment between

@@ -616,3 +616,29 @@ func (w *window) reserve(now time.Time) time.Duration {
 	w.head = (w.head + 1) % w.n
 	return at.Sub(now)
 }
+
+// Precharge counts n requests sent at time at against a rolling budget,
+// for requests another process made on the same account's budget. It does
+// nothing for token-bucket budgets.
+func (t *Transport) Precharge(n int, at time.Time) {
+	if t.window == nil {
+		return
+	}
+	for range n {
+		t.window.record(at)
+	}
+}
+
+// record books a send that already happened at time at.
+func (w *window) record(at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.times) < w.n {
+		w.times = append(w.times, at)
+		return
+	}
+	if at.After(w.times[w.head]) {
+		w.times[w.head] = at
+		w.head = (w.head + 1) % w.n
+	}
+}

@@ -22,3 +22,13 @@ func TestRollingBudgetNeverExceedsTheLimitInAnyMinute(t *testing.T) {
 		require.GreaterOrEqual(t, sends[i].Sub(sends[i-450]), time.Minute, "send %d", i)
 	}
 }
+
+func TestPrechargeCountsOtherProcessesRequests(t *testing.T) {
+	tr := New(nil, Options{Budget: Budget{PerMinute: 10, Rolling: true}})
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tr.Precharge(8, at)
+	now := at.Add(30 * time.Second)
+	require.Zero(t, tr.window.reserve(now))
+	require.Zero(t, tr.window.reserve(now))
+	require.Equal(t, 30*time.Second, tr.window.reserve(now), "the budget is spent until the precharged requests are a minute old")
+}
