@@ -71,8 +71,9 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 	// Columns: the warehouse columns Discovery reports, described by YAML.
 	baseCols := groupColumns(base.Columns)
 	artCols := groupColumns(art.Columns)
+	out.Columns = make([]catalog.Column, 0, max(len(base.Columns), len(art.Columns))+len(art.Columns)/8)
 	for _, a := range out.Assets {
-		bc, ac := baseCols[a.UniqueID], artCols[a.UniqueID]
+		bc, ac := baseCols.of(base.Columns, a.UniqueID), artCols.of(art.Columns, a.UniqueID)
 		switch {
 		case len(bc) == 0:
 			out.Columns = append(out.Columns, ac...)
@@ -156,12 +157,29 @@ func mergeAsset(d, a catalog.Asset) catalog.Asset {
 	return d
 }
 
-func groupColumns(cols []catalog.Column) map[string][]catalog.Column {
-	m := map[string][]catalog.Column{}
-	for _, c := range cols {
-		m[c.AssetUniqueID] = append(m[c.AssetUniqueID], c)
+// columnRanges maps an asset to the range of its columns in a slice that
+// groupColumns sorted in place by asset, so no column is copied.
+type columnRanges map[string][2]int
+
+func (r columnRanges) of(cols []catalog.Column, uid string) []catalog.Column {
+	if x, ok := r[uid]; ok {
+		return cols[x[0]:x[1]]
 	}
-	return m
+	return nil
+}
+
+func groupColumns(cols []catalog.Column) columnRanges {
+	slices.SortStableFunc(cols, func(a, b catalog.Column) int { return strings.Compare(a.AssetUniqueID, b.AssetUniqueID) })
+	r := columnRanges{}
+	for i := 0; i < len(cols); {
+		j := i + 1
+		for j < len(cols) && cols[j].AssetUniqueID == cols[i].AssetUniqueID {
+			j++
+		}
+		r[cols[i].AssetUniqueID] = [2]int{i, j}
+		i = j
+	}
+	return r
 }
 
 // mergeColumns keeps the warehouse columns (names, types, ordinals) and
