@@ -23,7 +23,10 @@ func FuzzParseAccessURL(f *testing.F) {
 		a, err := admin.ParseAccessURL(in)
 		if err != nil {
 			if u, perr := url.Parse(strings.TrimSpace(in)); perr == nil && u.User != nil {
-				if pw, ok := u.User.Password(); ok && len(pw) > 3 && strings.Contains(err.Error(), pw) {
+				// The host is shown in the error; a password that happens to
+				// be part of the host text is not an echo of the password.
+				shown := strings.ReplaceAll(err.Error(), u.Host, "")
+				if pw, ok := u.User.Password(); ok && len(pw) > 3 && strings.Contains(shown, pw) {
 					t.Fatalf("error echoes the password: %v", err)
 				}
 			}

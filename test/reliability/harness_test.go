@@ -32,6 +32,7 @@ import (
 
 	"github.com/dbt-crawler/dbt-crawler/internal/pgtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/admin"
+	"github.com/dbt-crawler/dbt-crawler/pkg/config"
 	"github.com/dbt-crawler/dbt-crawler/pkg/crawl"
 	"github.com/dbt-crawler/dbt-crawler/pkg/dbtcloudtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/discovery"
@@ -63,9 +64,8 @@ type clientSet struct {
 	discovery *discovery.Client
 }
 
-// newClients mirrors cmd/crawler/clients.go: a TLS-verifying network
-// transport, the retrying transport per API, meters inside and outside it,
-// and no cross-host redirects.
+// newClients builds the clients the way cmd/crawler does (crawl.Connect),
+// with the fast retry settings of fastTransport.
 func newClients(t testing.TB, accessURL string, accountID int64, token string, log *zap.Logger) clientSet {
 	t.Helper()
 	network := &http.Transport{
@@ -75,31 +75,15 @@ func newClients(t testing.TB, accessURL string, accountID int64, token string, l
 		TLSHandshakeTimeout: 5 * time.Second,
 	}
 	t.Cleanup(network.CloseIdleConnections)
-	adminT := transport.New(crawl.MeterTransport(network, false), fastTransport("admin", log))
-	ac, err := admin.NewClient(accessURL, accountID, token,
-		admin.WithHTTPClient(&http.Client{Transport: crawl.MeterTransport(adminT, true), CheckRedirect: sameHost}),
-		admin.WithLogger(log))
+	retry := fastTransport("", log)
+	cl, err := crawl.Connect(config.Connection{Name: "test", AccessURL: accessURL, AccountID: accountID, Token: token},
+		crawl.ConnectOptions{RequestTimeout: retry.Timeout, Retry: retry, Network: network, Logger: log})
 	require.NoError(t, err)
-	opts := fastTransport("discovery", log)
-	opts.RetryPOST = true
-	discT := transport.New(crawl.MeterTransport(network, false), opts)
-	dc, err := discovery.NewClient(ac.AccessURL().DiscoveryURL(), token,
-		discovery.WithHTTPClient(&http.Client{Transport: crawl.MeterTransport(discT, true), CheckRedirect: sameHost}),
-		discovery.WithLogger(log))
-	require.NoError(t, err)
-	return clientSet{admin: ac, discovery: dc}
+	return clientSet{admin: cl.Admin, discovery: cl.Discovery}
 }
 
-// sameHost is the redirect policy of cmd/crawler.
-func sameHost(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return fmt.Errorf("stopped after %d redirects", len(via))
-	}
-	if req.URL.Host != via[0].URL.Host || req.URL.Scheme != via[0].URL.Scheme {
-		return fmt.Errorf("refusing a redirect from %s to another host (%s)", via[0].URL.Host, req.URL.Host)
-	}
-	return nil
-}
+// sameHost is the crawler's redirect policy.
+var sameHost = crawl.SameHostRedirects
 
 // env is one emulator, one database and the options of the crawls run
 // between them.
