@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -82,7 +84,17 @@ func cmdDemo(ctx context.Context, args []string, getenv config.Env, stdout, stde
 	}
 	log := newLogger(cfg.LogLevel, cfg.LogFormat, stderr)
 	if cfg.DatabaseURL == "" {
-		fmt.Fprintf(stdout, "Catalog: embedded PostgreSQL under %s\n", filepath.Join(cfg.DataDir, "postgres"))
+		dir := filepath.Join(cfg.DataDir, "postgres")
+		// The demo's own data dir starts afresh each time, so the first crawl
+		// shows a first crawl; a data dir the user chose is kept.
+		if getenv("CRAWLER_DATA_DIR") == "" && c.dataDir == "" {
+			if _, err := os.Stat(filepath.Join(dir, "data", "postmaster.pid")); errors.Is(err, os.ErrNotExist) {
+				if err := os.RemoveAll(dir); err != nil {
+					return fmt.Errorf("reset the demo database in %s: %w", dir, err)
+				}
+			}
+		}
+		fmt.Fprintf(stdout, "Catalog: embedded PostgreSQL under %s\n", dir)
 	}
 	st, dsn, closeFn, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -120,7 +132,12 @@ func cmdDemo(ctx context.Context, args []string, getenv config.Env, stdout, stde
 			written += e.Result.AssetRowsWritten()
 		}
 	}
-	fmt.Fprintf(stdout, "\nAsset rows written by the second crawl: %d. Query the catalog with: psql %q -c 'SELECT * FROM catalog.crawls'\n", written, redactDSN(dsn))
+	fmt.Fprintf(stdout, "\nAsset rows written by the second crawl: %d.\n", written)
+	if cfg.DatabaseURL == "" {
+		fmt.Fprintf(stdout, "The embedded PostgreSQL stops with the demo; run the demo with DATABASE_URL set to keep the catalog in your own server.\n")
+	} else {
+		fmt.Fprintf(stdout, "Query the catalog with: psql %q -c 'SELECT * FROM catalog.crawls'\n", redactDSN(dsn))
+	}
 	return nil
 }
 
