@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
 
+	"github.com/dbt-crawler/dbt-crawler/pkg/admin"
 	"github.com/dbt-crawler/dbt-crawler/pkg/config"
 	"github.com/dbt-crawler/dbt-crawler/pkg/dbtcloudtest"
 )
@@ -150,7 +151,9 @@ func TestComposeFile(t *testing.T) {
 		access, err := url.Parse(env["DBT_CLOUD_ACCESS_URL"])
 		require.NoError(t, err)
 		require.Equal(t, "http", access.Scheme)
-		require.True(t, config.IsLoopback(access.Hostname()), "plain http is accepted only for loopback hosts")
+		parsed, err := admin.ParseAccessURL(env["DBT_CLOUD_ACCESS_URL"])
+		require.NoError(t, err)
+		require.Equal(t, admin.HostLoopback, parsed.Kind, "plain http is accepted only for loopback hosts")
 		require.Equal(t, port, access.Port())
 		require.True(t, host == "0.0.0.0" || host == access.Hostname(), "the emulator listens where the crawler looks")
 		require.Equal(t, dbtcloudtest.DefaultToken, env["DBT_CLOUD_TOKEN"], "the default token is the one the emulator accepts")

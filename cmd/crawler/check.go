@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/dbt-crawler/dbt-crawler/pkg/admin"
 	"github.com/dbt-crawler/dbt-crawler/pkg/config"
 	"github.com/dbt-crawler/dbt-crawler/pkg/discovery"
@@ -31,7 +33,6 @@ func cmdCheck(ctx context.Context, args []string, getenv config.Env, stdout, std
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return helpOK(err)
 	}
-	boot := newLogger("error", "console", stderr)
 	cfg, err := config.Load(config.Flags{ConfigFile: c.configFile, DatabaseURL: c.databaseURL, DataDir: c.dataDir}, getenv)
 	var results []checkResult
 	if err != nil {
@@ -49,7 +50,7 @@ func cmdCheck(ctx context.Context, args []string, getenv config.Env, stdout, std
 		results = append(results, checkResult{"configuration", "warn", w})
 	}
 	for _, conn := range cfg.Connections {
-		results = append(results, checkConnection(ctx, cfg, conn, boot)...)
+		results = append(results, checkConnection(ctx, cfg, conn)...)
 	}
 	if cfg.DatabaseURL != "" {
 		results = append(results, checkDatabase(ctx, cfg))
@@ -78,7 +79,7 @@ func printChecks(w io.Writer, results []checkResult) error {
 	return nil
 }
 
-func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connection, _ any) []checkResult {
+func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connection) []checkResult {
 	p := func(s string) string { return "[" + conn.Name + "] " + s }
 	var out []checkResult
 	au, err := admin.ParseAccessURL(conn.AccessURL)
@@ -91,9 +92,9 @@ func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 	} else {
 		out = append(out, checkResult{p("access URL"), "ok", detail})
 	}
-	host := au.URL[strings.Index(au.URL, "://")+3:]
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
+	host := au.URL
+	if u, err := url.Parse(au.URL); err == nil {
+		host = u.Hostname()
 	}
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	addrs, err := net.DefaultResolver.LookupHost(rctx, host)
@@ -103,7 +104,7 @@ func checkConnection(ctx context.Context, cfg *config.Config, conn config.Connec
 	}
 	out = append(out, checkResult{p("DNS"), "ok", fmt.Sprintf("%s resolves (%d addresses)", host, len(addrs))})
 
-	cl, err := newClients(cfg, conn, nopLogger())
+	cl, err := newClients(cfg, conn, zap.NewNop())
 	if err != nil {
 		return append(out, checkResult{p("clients"), "FAIL", err.Error()})
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.uber.org/zap"
-
 	"github.com/dbt-crawler/dbt-crawler/pkg/config"
 	"github.com/dbt-crawler/dbt-crawler/pkg/store"
 )
@@ -25,5 +23,3 @@ func checkDatabase(ctx context.Context, cfg *config.Config) checkResult {
 	}
 	return checkResult{"database", "ok", fmt.Sprintf("connected; schema at version %d", v)}
 }
-
-func nopLogger() *zap.Logger { return zap.NewNop() }

@@ -76,17 +76,7 @@ func buildFromDir(dir, project, environment string, cfg *config.Config) (*catalo
 		return nil, fmt.Errorf("%s has no manifest.json: point --dir at the target/ directory of a dbt project after `dbt build` or `dbt docs generate`", dir)
 	}
 	defer mf.Close()
-	if project == "" {
-		project = manifestProjectName(mf)
-		if _, err := mf.Seek(0, io.SeekStart); err != nil {
-			return nil, err
-		}
-		if project == "" {
-			project = filepath.Base(filepath.Dir(filepath.Clean(dir)))
-		}
-	}
-	scope := catalog.CoreScope(project, environment)
-	b := catalog.NewBuilder(scope, catalog.BuildOptions{Decode: catalog.DecodeOptions{MaxBytes: cfg.MaxArtifactBytes, MaxDepth: cfg.MaxJSONDepth}})
+	b := catalog.NewBuilder(catalog.CoreScope(project, environment), catalog.BuildOptions{Decode: catalog.DecodeOptions{MaxBytes: cfg.MaxArtifactBytes, MaxDepth: cfg.MaxJSONDepth}})
 	st, _ := mf.Stat()
 	prov := catalog.Provenance{FinishedAt: st.ModTime()}
 	if err := b.AddManifest(mf, prov); err != nil {
@@ -115,15 +105,12 @@ func buildFromDir(dir, project, environment string, cfg *config.Config) (*catalo
 	}
 	snap := b.Build()
 	snap.Complete = true
-	return snap, nil
-}
-
-// manifestProjectName reads metadata.project_name, when the decoder reports
-// it, without keeping the manifest.
-func manifestProjectName(r io.Reader) string {
-	meta, err := catalog.DecodeManifest(r, catalog.DecodeOptions{}, func(catalog.ManifestNode) error { return nil })
-	if err != nil {
-		return ""
+	if project == "" {
+		// Named after the manifest's project, else the directory holding target/.
+		if project = b.ProjectName(); project == "" {
+			project = filepath.Base(filepath.Dir(filepath.Clean(dir)))
+		}
+		snap.Scope = catalog.CoreScope(project, environment)
 	}
-	return meta.ProjectName
+	return snap, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dbt-crawler/dbt-crawler/internal/pgtest"
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/dbtcloudtest"
 )
 
@@ -186,28 +187,8 @@ func TestUsage(t *testing.T) {
 	require.ErrorContains(t, err, "DBT_CLOUD_ACCESS_URL")
 }
 
-// sharedDir finds the shared reference material: DBT_CRAWLER_SHARED, else
-// ../shared beside the module root.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
-		return d
-	}
-	dir, _ := os.Getwd()
-	for ; dir != "/"; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-	}
-	d := filepath.Join(filepath.Dir(dir), "shared")
-	if _, err := os.Stat(filepath.Join(d, "dbt-artifacts")); err != nil {
-		t.Skip("shared reference material not found: set DBT_CRAWLER_SHARED or place it at ../shared; skipping the corpus ingest")
-	}
-	return d
-}
-
 func TestIngestCorpusSets(t *testing.T) {
-	shared := sharedDir(t)
+	shared := sharedtest.Root(t, "dbt-artifacts")
 	for _, set := range []string{"cayoty_postgres_1.7.4", "hubspot_postgres_1.8.3_v12", "oracle_1.5.2", "jaffle_legacy_0.19.1_v1"} {
 		t.Run(set, func(t *testing.T) {
 			dir := filepath.Join(shared, "dbt-artifacts", set)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/admin"
 )
 
@@ -156,29 +157,8 @@ func TestRunDecodingAndCatalog(t *testing.T) {
 	require.EqualValues(t, 9, s.EnvironmentID)
 }
 
-// sharedDir finds the shared reference folder: $DBT_CRAWLER_SHARED, or
-// ../shared beside the module root.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, "..", "shared")
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
-
 func TestRecordedFixturesDecode(t *testing.T) {
-	dir := filepath.Join(sharedDir(t), "reference", "dbt-cloud-admin-api", "fixtures")
+	dir := sharedtest.Path(t, "reference", "dbt-cloud-admin-api", "fixtures")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Skipf("recorded Admin API fixtures not found at %s (set DBT_CRAWLER_SHARED): %v", dir, err)

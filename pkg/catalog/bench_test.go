@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -160,7 +161,7 @@ func BenchmarkDecodeManifest(b *testing.B) {
 		})
 	}
 	b.Run("corpus-largest", func(b *testing.B) {
-		path := filepath.Join(sharedDir(b), "dbt-artifacts", "flipside_aleo_snowflake_1.8.8", "manifest.json")
+		path := sharedtest.Path(b, "dbt-artifacts", "flipside_aleo_snowflake_1.8.8", "manifest.json")
 		doc, err := os.ReadFile(path)
 		if err != nil {
 			b.Skipf("largest corpus manifest unavailable: %v", err)
@@ -177,7 +178,7 @@ func (c *countingDiscard) Write(p []byte) (int, error) {
 }
 
 func BenchmarkBuildCorpus(b *testing.B) {
-	dir := filepath.Join(sharedDir(b), "dbt-artifacts", "flipside_aleo_snowflake_1.8.8")
+	dir := sharedtest.Path(b, "dbt-artifacts", "flipside_aleo_snowflake_1.8.8")
 	manifest, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil {
 		b.Skipf("corpus set unavailable: %v", err)
@@ -255,7 +256,7 @@ func BenchmarkDecodeRunResults(b *testing.B) {
 		b.ReportMetric(s.peakMiB(), "peak-heap-MiB")
 	})
 	b.Run("corpus-largest", func(b *testing.B) {
-		path := filepath.Join(sharedDir(b), "dbt-artifacts", "hubspot_postgres_1.7.18_v11", "run_results.json")
+		path := sharedtest.Path(b, "dbt-artifacts", "hubspot_postgres_1.7.18_v11", "run_results.json")
 		doc, err := os.ReadFile(path)
 		if err != nil {
 			b.Skipf("largest corpus run_results unavailable: %v", err)
@@ -271,7 +272,7 @@ func BenchmarkDecodeRunResults(b *testing.B) {
 }
 
 func BenchmarkDecodeCatalog(b *testing.B) {
-	path := filepath.Join(sharedDir(b), "dbt-artifacts", "flipside_aleo_snowflake_1.8.8", "catalog.json")
+	path := sharedtest.Path(b, "dbt-artifacts", "flipside_aleo_snowflake_1.8.8", "catalog.json")
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		b.Skipf("largest corpus catalog unavailable: %v", err)

@@ -112,6 +112,18 @@ func (b *Builder) AddManifest(r io.Reader, prov Provenance) error {
 	return nil
 }
 
+// ProjectName returns the dbt project name (metadata.project_name) of the
+// newest manifest added, or "" when it has none.
+func (b *Builder) ProjectName() string {
+	name, newest := "", time.Time{}
+	for _, m := range b.manifests {
+		if m.meta.ProjectName != "" && !m.meta.GeneratedAt.Before(newest) {
+			name, newest = m.meta.ProjectName, m.meta.GeneratedAt
+		}
+	}
+	return name
+}
+
 // AddCatalog reads a catalog.json. When several catalogs are added, the
 // newest wins for every unique_id and relation.
 func (b *Builder) AddCatalog(r io.Reader) error {

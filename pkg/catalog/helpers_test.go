@@ -1,40 +1,11 @@
 package catalog_test
 
 import (
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"testing"
 )
-
-// sharedDir returns the shared reference folder: $DBT_CRAWLER_SHARED, or
-// ../shared next to the module root. It skips the test when absent.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Skipf("shared artifacts unavailable: %v", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("shared artifacts unavailable: no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "dbt-artifacts")); err != nil {
-		t.Skip("shared artifacts unavailable: set DBT_CRAWLER_SHARED or provide ../shared/dbt-artifacts next to the module root")
-	}
-	return shared
-}
 
 // artifactSet holds the files of one corpus set by role.
 type artifactSet struct {
@@ -45,7 +16,7 @@ type artifactSet struct {
 // corpusSets lists the corpus sets with their files by role.
 func corpusSets(t testing.TB) []artifactSet {
 	t.Helper()
-	root := filepath.Join(sharedDir(t), "dbt-artifacts")
+	root := sharedtest.Path(t, "dbt-artifacts")
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		t.Skipf("shared artifacts unavailable: %v", err)

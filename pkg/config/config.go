@@ -18,6 +18,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/admin"
 )
 
 // Defaults.
@@ -390,7 +392,7 @@ func (c Connection) validate(i int) []error {
 	if c.AccessURL == "" {
 		errs = append(errs, fmt.Errorf("%s: access URL missing: set DBT_CLOUD_ACCESS_URL (or access_url) to your account's access URL, e.g. https://ab123.us1.dbt.com", label))
 	} else if err := ValidateURL(c.AccessURL); err != nil {
-		errs = append(errs, fmt.Errorf("%s: DBT_CLOUD_ACCESS_URL: %w", label, err))
+		errs = append(errs, fmt.Errorf("%s: %w", label, err))
 	}
 	if c.DiscoveryURL != "" {
 		if err := validateEndpoint(c.DiscoveryURL); err != nil {
@@ -425,25 +427,16 @@ func (c Connection) validate(i int) []error {
 	return errs
 }
 
-// ValidateURL checks an access URL: https (http only for loopback hosts), a
-// host, no credentials, no path, query or fragment.
+// ValidateURL checks an access URL with the Admin API client's own rules
+// (admin.ParseAccessURL): https, or http for loopback hosts only; a host;
+// no credentials, path, query or fragment; not a Discovery or website host.
 func ValidateURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL: use e.g. https://ab123.us1.dbt.com")
-	}
-	if u.User != nil {
-		return errors.New("must not contain credentials: put the token in DBT_CLOUD_TOKEN")
-	}
-	if u.Host == "" {
-		return errors.New("has no host: use e.g. https://ab123.us1.dbt.com")
-	}
-	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("must be the bare access URL without a path, e.g. https://ab123.us1.dbt.com")
-	}
-	return checkScheme(u)
+	_, err := admin.ParseAccessURL(raw)
+	return err
 }
 
+// validateEndpoint checks a Discovery endpoint override: an absolute URL
+// without credentials, https unless the host is loopback.
 func validateEndpoint(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
@@ -452,15 +445,11 @@ func validateEndpoint(raw string) error {
 	if u.User != nil {
 		return errors.New("must not contain credentials")
 	}
-	return checkScheme(u)
-}
-
-func checkScheme(u *url.URL) error {
 	switch u.Scheme {
 	case "https":
 		return nil
 	case "http":
-		if IsLoopback(u.Hostname()) {
+		if isLoopback(u.Hostname()) {
 			return nil
 		}
 		return errors.New("plain http is accepted only for loopback hosts: use https")
@@ -469,8 +458,7 @@ func checkScheme(u *url.URL) error {
 	}
 }
 
-// IsLoopback reports whether host is localhost or a loopback address.
-func IsLoopback(host string) bool {
+func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}

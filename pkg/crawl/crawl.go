@@ -259,7 +259,7 @@ func (c *Crawler) crawlEnvironment(ctx context.Context, p envPlan) EnvReport {
 	}
 	defer lock.Unlock(ctx)
 
-	snap, rec, err := c.fetchAndBuild(ctx, log, p, &er)
+	snap, err := c.fetchAndBuild(ctx, log, p, &er)
 	if err != nil {
 		er.Status, er.Err = StatusFailed, err
 		return c.finishReport(ctx, log, er, started, meter, nil)
@@ -274,7 +274,6 @@ func (c *Crawler) crawlEnvironment(ctx context.Context, p envPlan) EnvReport {
 	er.Status = StatusSucceeded
 	er.Complete = snap.Complete
 	er.Warnings = snap.Warnings
-	_ = rec
 	return c.finishReport(ctx, log, er, started, meter, func(r *store.CrawlRecord) (store.ApplyResult, error) {
 		t := time.Now()
 		c.progress(p.scope, "write", len(snap.Assets), 0)
@@ -345,16 +344,16 @@ func (c *Crawler) progress(sc catalog.Scope, phase string, items int, bytes int6
 
 // fetchAndBuild plans and fetches one environment and returns its merged
 // snapshot, or nil when nothing changed since the last crawl.
-func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan, er *EnvReport) (*catalog.Snapshot, *store.CrawlRecord, error) {
+func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan, er *EnvReport) (*catalog.Snapshot, error) {
 	t := time.Now()
 	c.progress(p.scope, "plan", len(p.jobs), 0)
 	state, err := c.store.EnvironmentState(ctx, p.scope)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	runs, watermarks, err := c.newRuns(ctx, p, state)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	er.NewRuns = len(runs)
 
@@ -366,7 +365,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		info, err = c.disc.Info(ctx, p.scope.EnvironmentID)
 		if err != nil {
 			if !discoveryUnavailable(err) {
-				return nil, nil, fmt.Errorf("discovery: %w", err)
+				return nil, fmt.Errorf("discovery: %w", err)
 			}
 			useDisc = false
 			er.Warnings = append(er.Warnings, catalog.Warning{Code: "discovery_unavailable", Message: "Discovery API unavailable; crawled from artifacts alone: " + c.admin.Redact(err.Error()), Count: 1})
@@ -379,7 +378,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	if state.Known && state.LastCrawlComplete && len(runs) == 0 &&
 		(!useDisc || info.LastUpdatedAt.Equal(state.AppliedUpdatedAt)) {
 		log.Debug("nothing new since the last crawl")
-		return nil, nil, nil
+		return nil, nil
 	}
 
 	// Fetch: the applied state and the artifacts at the same time.
@@ -401,16 +400,16 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	// forget the model definitions.
 	docsRun, err := c.latestRun(ctx, p, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if docsRun == nil {
 		docsRun, err = c.latestRun(ctx, p, false)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if docsRun == nil && !useDisc {
-		return nil, nil, fmt.Errorf("environment has no finished run with artifacts yet, and no Discovery applied state: run a job that builds the project (with \"Generate docs on run\" for catalog.json)")
+		return nil, fmt.Errorf("environment has no finished run with artifacts yet, and no Discovery applied state: run a job that builds the project (with \"Generate docs on run\" for catalog.json)")
 	}
 	type applied struct {
 		snap *catalog.Snapshot
@@ -435,7 +434,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		if err := c.fetch(ctx, docsRun.ID, "manifest.json", func(r io.Reader) error { return builder.AddManifest(r, prov) }); err != nil {
 			// Without the manifest the crawl would lose definitions the
 			// catalog has (YAML docs, metrics): fail it, keep the catalog.
-			return nil, nil, err
+			return nil, err
 		}
 		if docsRun.HasDocsGenerated {
 			if err := c.fetch(ctx, docsRun.ID, "catalog.json", builder.AddCatalog); err != nil {
@@ -491,7 +490,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	case errors.As(res.err, &pe) && base != nil:
 		complete = false
 	case res.err != nil:
-		return nil, nil, fmt.Errorf("discovery applied state: %w", res.err)
+		return nil, fmt.Errorf("discovery applied state: %w", res.err)
 	}
 	er.Durations["fetch"] = time.Since(t).Seconds()
 
@@ -531,7 +530,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	}
 	slices.SortFunc(snap.Watermarks, func(a, b catalog.Watermark) int { return cmp.Compare(a.JobID, b.JobID) })
 	er.Durations["build"] = time.Since(t).Seconds()
-	return snap, &store.CrawlRecord{Durations: er.Durations}, nil
+	return snap, nil
 }
 
 // newRuns lists the finished runs of the selected jobs newer than their

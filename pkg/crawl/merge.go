@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
@@ -93,18 +92,9 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 		}
 	}
 	out.TestResults = append(append(out.TestResults, art.TestResults...), base.TestResults...)
-	// The same freshness check reported by both: sources.json has
-	// microseconds, the Discovery API milliseconds. Keep the artifact's.
-	checked := make(map[string]bool, len(art.Freshness))
-	for _, f := range art.Freshness {
-		checked[f.SourceUniqueID+"\x00"+f.SnapshottedAt.Truncate(time.Millisecond).String()] = true
-	}
-	out.Freshness = append(out.Freshness, art.Freshness...)
-	for _, f := range base.Freshness {
-		if !checked[f.SourceUniqueID+"\x00"+f.SnapshottedAt.Truncate(time.Millisecond).String()] {
-			out.Freshness = append(out.Freshness, f)
-		}
-	}
+	// A check reported by both differs only in timestamp precision; the
+	// store keeps one (the precise one).
+	out.Freshness = append(append(out.Freshness, art.Freshness...), base.Freshness...)
 	finish(out)
 	return out
 }

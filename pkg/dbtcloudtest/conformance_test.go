@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
@@ -132,34 +132,6 @@ var specDeviations = []specDeviation{
 	{spec: "v2", schema: "RunResponse", property: "finished_at", spaceTime: true, why: "run fixture uses the space-separated layout"},
 }
 
-// sharedDir finds the read-only reference material: $DBT_CRAWLER_SHARED,
-// else ../shared from the module root.
-func sharedDir(t testing.TB) string {
-	t.Helper()
-	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-	}
-	dir, err := os.Getwd()
-	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("module root not found; set DBT_CRAWLER_SHARED to the shared reference directory")
-		}
-		dir = parent
-	}
-	d := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(d, "reference", "dbt-cloud-admin-api")); err != nil {
-		t.Skipf("shared reference material not found at %s; set DBT_CRAWLER_SHARED to run the OpenAPI conformance test", d)
-	}
-	return d
-}
-
 type specRouter struct {
 	doc    *openapi3.T
 	router routers.Router
@@ -220,7 +192,7 @@ func (sr *specRouter) checkResponse(ctx context.Context, req *http.Request, resp
 }
 
 func TestConformanceOpenAPI(t *testing.T) {
-	shared := sharedDir(t)
+	shared := sharedtest.Root(t, "reference", "dbt-cloud-admin-api")
 	ds := Generate(DefaultGenConfig())
 	srv := NewServer(ds)
 	t.Cleanup(srv.Close)

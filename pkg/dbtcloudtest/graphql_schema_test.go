@@ -2,10 +2,10 @@ package dbtcloudtest
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -15,22 +15,7 @@ import (
 // reference material, or skips the test when it is absent.
 func gqlRealSchema(t *testing.T) *ast.Schema {
 	t.Helper()
-	var path string
-	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
-		path = filepath.Join(d, "reference", "dbt-discovery-api", "schema.graphql")
-	} else {
-		wd, err := os.Getwd()
-		require.NoError(t, err)
-		for dir := wd; ; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				path = filepath.Join(dir, "..", "shared", "reference", "dbt-discovery-api", "schema.graphql")
-				break
-			}
-			if filepath.Dir(dir) == dir {
-				t.Skip("module root not found; cannot locate the shared reference material")
-			}
-		}
-	}
+	path := sharedtest.Path(t, "reference", "dbt-discovery-api", "schema.graphql")
 	sdl, err := os.ReadFile(path)
 	if err != nil {
 		t.Skipf("dbt's Discovery schema not found at %s (set DBT_CRAWLER_SHARED): %v", path, err)

@@ -4,11 +4,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -16,7 +16,7 @@ import (
 // wrapped as {"data": ...}.
 func fixtureServer(t *testing.T, name string) *Client {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "reference", "dbt-discovery-api", "fixtures", name)
+	path := sharedtest.Path(t, "reference", "dbt-discovery-api", "fixtures", name)
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -231,28 +229,4 @@ func newClientFor(t *testing.T, endpoint string, opts ...Option) (*Client, *reco
 	c, err := NewClient(endpoint, testToken, all...)
 	require.NoError(t, err)
 	return c, rec
-}
-
-// sharedDir returns the shared reference directory or skips the test.
-func sharedDir(t *testing.T) string {
-	t.Helper()
-	if d := os.Getenv("DBT_CRAWLER_SHARED"); d != "" {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
-	}
-	wd, err := os.Getwd()
-	require.NoError(t, err)
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if _, err := os.Stat(filepath.Join(shared, "reference", "dbt-discovery-api", "schema.graphql")); err != nil {
-				t.Skip("shared reference material not found (set DBT_CRAWLER_SHARED or place it at ../shared from the module root)")
-			}
-			return shared
-		}
-		if filepath.Dir(dir) == dir {
-			t.Skip("module root not found; cannot locate the shared reference material")
-		}
-	}
 }

@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -11,13 +10,14 @@ import (
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/dbt-crawler/dbt-crawler/internal/sharedtest"
 	"github.com/dbt-crawler/dbt-crawler/pkg/dbtcloudtest"
 )
 
 // dbtSchema loads dbt's recorded Discovery API schema, or skips.
 func dbtSchema(t *testing.T) *ast.Schema {
 	t.Helper()
-	path := filepath.Join(sharedDir(t), "reference", "dbt-discovery-api", "schema.graphql")
+	path := sharedtest.Path(t, "reference", "dbt-discovery-api", "schema.graphql")
 	sdl, err := os.ReadFile(path)
 	require.NoError(t, err)
 	schema, err := gqlparser.LoadSchema(&ast.Source{Name: path, Input: string(sdl)})

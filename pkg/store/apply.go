@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
@@ -129,8 +130,8 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 	}
 	s.log.Debug("applied snapshot",
 		zapScope(snap.Scope),
-		zapInt("inserted", res.Inserted), zapInt("updated", res.Updated),
-		zapInt("unchanged", res.Unchanged), zapInt("archived", res.Archived))
+		zap.Int("inserted", res.Inserted), zap.Int("updated", res.Updated),
+		zap.Int("unchanged", res.Unchanged), zap.Int("archived", res.Archived))
 	return res, nil
 }
 
@@ -863,10 +864,11 @@ func (w *writer) freshness(ctx context.Context) error {
 	if err := w.copy(ctx, "_freshness", cols, rows); err != nil {
 		return err
 	}
-	// One check can arrive twice: from sources.json with microseconds and
-	// from the Discovery API with milliseconds. A stored millisecond copy
-	// gives way to the precise one; otherwise a check already stored at
-	// either precision is not added again.
+	// One check can arrive twice, in one snapshot or across crawls: from
+	// sources.json with microseconds and from the Discovery API with
+	// milliseconds. The precise copy wins within a snapshot, a stored
+	// millisecond copy gives way to it, and a check already stored at either
+	// precision is not added again.
 	if _, err := w.tx.Exec(ctx, `
 		DELETE FROM crawler.source_freshness f USING _freshness n
 		WHERE f.env_id = n.env_id AND f.source_unique_id = n.source_unique_id
@@ -877,12 +879,12 @@ func (w *writer) freshness(ctx context.Context) error {
 	}
 	tag, err := w.tx.Exec(ctx, `
 		INSERT INTO crawler.source_freshness (`+joinCols(cols)+`)
-		SELECT DISTINCT ON (source_unique_id, snapshotted_at) `+joinCols(cols)+` FROM _freshness n
+		SELECT DISTINCT ON (source_unique_id, date_trunc('milliseconds', snapshotted_at)) `+joinCols(cols)+` FROM _freshness n
 		WHERE NOT EXISTS (
 			SELECT 1 FROM crawler.source_freshness f
 			WHERE f.env_id = n.env_id AND f.source_unique_id = n.source_unique_id
 			  AND date_trunc('milliseconds', f.snapshotted_at) = date_trunc('milliseconds', n.snapshotted_at))
-		ORDER BY source_unique_id, snapshotted_at
+		ORDER BY source_unique_id, date_trunc('milliseconds', snapshotted_at), snapshotted_at DESC
 		ON CONFLICT (env_id, source_unique_id, snapshotted_at) DO NOTHING`)
 	w.res.FreshnessAdded = int(tag.RowsAffected())
 	return err

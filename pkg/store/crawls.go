@@ -268,5 +268,3 @@ func (l *EnvironmentLock) Unlock(ctx context.Context) {
 func zapScope(sc catalog.Scope) zap.Field {
 	return zap.String("environment", scopeKey(sc))
 }
-
-func zapInt(k string, v int) zap.Field { return zap.Int(k, v) }

@@ -110,21 +110,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.err }
 
-// IsRetryable reports whether err is a transient database failure
-// (serialization failure, deadlock, connection loss, admin shutdown) that a
-// later crawl can retry.
-func IsRetryable(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	switch e.Code {
-	case "40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006":
-		return true
-	}
-	return e.Code == ""
-}
-
 // translate turns driver errors into *Error, once, at the package boundary.
 func translate(err error) error {
 	if err == nil {
