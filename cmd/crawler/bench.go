@@ -46,7 +46,7 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 		}
 		opts.CrawlerPath = exe
 	}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "PG_BINDIR"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "PG_BINDIR", "DBTC_DEBUG_HEAP_DIR"} {
 		if v := getenv(k); v != "" {
 			opts.Environ = append(opts.Environ, k+"="+v)
 		}

@@ -351,3 +351,44 @@ func TestEnvironmentState(t *testing.T) {
 	require.Equal(t, map[int64]int64{7: 5}, st.Watermarks)
 	require.True(t, snap.AppliedUpdatedAt.Equal(st.AppliedUpdatedAt))
 }
+
+// Per-environment tables carry no foreign key (migration 00003), so deleting
+// an environment relies on the statement trigger to take its rows along.
+func TestDeletingAnEnvironmentDeletesItsRows(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	staging := testScope
+	staging.EnvironmentID = 200
+	for _, sc := range []catalog.Scope{testScope, staging} {
+		snap := makeSnapshot(sc, 3, 2)
+		snap.Jobs = []catalog.Job{{ID: 7, EnvironmentID: sc.EnvironmentID, Name: "daily"}}
+		snap.Runs = []catalog.Run{{ID: 5, JobID: 7, Status: 10, StatusText: "Success"}}
+		_, err := s.Apply(ctx, snap, nil)
+		require.NoError(t, err)
+	}
+	tables := []string{"jobs", "runs", "assets", "asset_status", "columns", "edges", "test_results", "relations", "matches", "watermarks"}
+	count := func(table string) (prod, other int) {
+		err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE e.environment_id = 100), count(*) FILTER (WHERE e.environment_id <> 100)
+			FROM crawler.`+table+` t JOIN crawler.environments e USING (env_id)`).Scan(&prod, &other)
+		require.NoError(t, err, table)
+		return prod, other
+	}
+	before := map[string]int{}
+	for _, table := range tables {
+		prod, other := count(table)
+		require.Positive(t, prod, "%s has rows of the environment to delete", table)
+		before[table] = other
+	}
+
+	_, err := s.pool.Exec(ctx, `DELETE FROM crawler.environments WHERE environment_id = 100`)
+	require.NoError(t, err)
+
+	for _, table := range tables {
+		var orphans int
+		require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM crawler.`+table+` t
+			WHERE NOT EXISTS (SELECT 1 FROM crawler.environments e WHERE e.env_id = t.env_id)`).Scan(&orphans))
+		require.Zero(t, orphans, "%s keeps rows of the deleted environment", table)
+		_, other := count(table)
+		require.Equal(t, before[table], other, "%s lost rows of another environment", table)
+	}
+}
