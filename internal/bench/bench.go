@@ -509,8 +509,8 @@ func appliedAssets(ds *dbtcloudtest.Dataset) map[assetKey]string {
 			continue
 		}
 		for _, as := range a.Snapshot.Assets {
-			out[assetKey{env, as.UniqueID}] = as.Name + "\x00" + as.Description + "\x00" + as.RawCode + "\x00" +
-				as.CompiledCode + "\x00" + as.Checksum + "\x00" + as.Owner + "\x00" + as.Materialization
+			out[assetKey{env, as.UniqueID}] = as.Name + "\x00" + as.Description + "\x00" + as.RawCode.String() + "\x00" +
+				as.CompiledCode.String() + "\x00" + as.Checksum + "\x00" + as.Owner + "\x00" + as.Materialization
 		}
 	}
 	return out

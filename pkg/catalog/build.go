@@ -435,8 +435,8 @@ func (st *build) makeAsset(n *ManifestNode) *Asset {
 		Version:         st.s(n.Version),
 		Enabled:         n.Section != "disabled" && (n.Config.Enabled == nil || *n.Config.Enabled),
 		Path:            st.s(normPath(firstNonEmpty(n.OriginalFilePath, n.Path))),
-		RawCode:         st.s(n.RawCode),
-		CompiledCode:    st.s(n.CompiledCode),
+		RawCode:         n.RawCode, // repaired by the store when written
+		CompiledCode:    n.CompiledCode,
 		SourceName:      st.s(n.SourceName),
 		Loader:          st.s(n.Loader),
 		Severity:        strings.ToLower(st.s(n.Config.Severity)),

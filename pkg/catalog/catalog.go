@@ -78,8 +78,8 @@ type Asset struct {
 	Meta json.RawMessage
 
 	Path         string
-	RawCode      string
-	CompiledCode string
+	RawCode      Text
+	CompiledCode Text
 	Checksum     string
 
 	// Source fields.

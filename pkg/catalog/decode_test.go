@@ -142,7 +142,7 @@ func TestDecodeAccepts(t *testing.T) {
 			name: "v1 raw_sql and disabled list",
 			doc:  `{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/manifest/v1.json"},"nodes":{"model.p.m":{"unique_id":"model.p.m","resource_type":"model","raw_sql":"select 1","tags":"one","version":2}},"disabled":[{"unique_id":"model.p.d","resource_type":"model"}]}`,
 			check: func(t *testing.T, nodes []catalog.ManifestNode, meta catalog.ArtifactMeta) {
-				require.Equal(t, "select 1", nodes[0].RawCode)
+				require.Equal(t, "select 1", nodes[0].RawCode.String())
 				require.Equal(t, []string{"one"}, nodes[0].Tags)
 				require.Equal(t, "2", nodes[0].Version)
 				require.Equal(t, "disabled", nodes[1].Section)

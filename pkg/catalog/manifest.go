@@ -31,8 +31,8 @@ type ManifestNode struct {
 
 	Path             string
 	OriginalFilePath string
-	RawCode          string
-	CompiledCode     string
+	RawCode          Text
+	CompiledCode     Text
 	Language         string
 	Checksum         string
 	ChecksumName     string
@@ -246,8 +246,8 @@ func (n *nodeJSON) toNode(section, key string) ManifestNode {
 		RelationName:     n.RelationName,
 		Path:             n.Path,
 		OriginalFilePath: n.OriginalFilePath,
-		RawCode:          firstNonEmpty(n.RawCode, n.RawSQL),
-		CompiledCode:     firstNonEmpty(n.CompiledCode, n.CompiledSQL),
+		RawCode:          NewText(firstNonEmpty(n.RawCode, n.RawSQL)),
+		CompiledCode:     NewText(firstNonEmpty(n.CompiledCode, n.CompiledSQL)),
 		Language:         n.Language,
 		Tags:             n.Tags,
 		Meta:             n.Meta,

@@ -120,8 +120,12 @@ func mergeAsset(d, a catalog.Asset) catalog.Asset {
 	fill(&d.Version, a.Version)
 	fill(&d.Owner, a.Owner)
 	fill(&d.Path, a.Path)
-	fill(&d.RawCode, a.RawCode)
-	fill(&d.CompiledCode, a.CompiledCode)
+	if d.RawCode.IsEmpty() {
+		d.RawCode = a.RawCode
+	}
+	if d.CompiledCode.IsEmpty() {
+		d.CompiledCode = a.CompiledCode
+	}
 	fill(&d.Checksum, a.Checksum)
 	fill(&d.SourceName, a.SourceName)
 	fill(&d.Loader, a.Loader)

@@ -172,8 +172,8 @@ func (g *generator) asset(st *envState, ge *genEnv, n *genNode) catalog.Asset {
 	switch n.resourceType {
 	case "model", "snapshot", "test":
 		a.Language = "sql"
-		a.RawCode = g.rawCode(st, n)
-		a.CompiledCode = g.compiledCode(st, n)
+		a.RawCode = catalog.NewText(g.rawCode(st, n))
+		a.CompiledCode = catalog.NewText(g.compiledCode(st, n))
 		a.Checksum = g.nodeChecksum(st, n)
 	case "seed":
 		a.Checksum = g.nodeChecksum(st, n)

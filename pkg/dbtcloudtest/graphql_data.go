@@ -430,8 +430,8 @@ func (ix *gqlEnvIndex) base(a *catalog.Asset) map[string]any {
 		"database":      gqlOptString(a.Database),
 		"schema":        gqlOptString(a.Schema),
 		"alias":         gqlOptString(a.Identifier),
-		"rawCode":       gqlOptString(a.RawCode),
-		"compiledCode":  gqlOptString(a.CompiledCode),
+		"rawCode":       gqlOptString(a.RawCode.String()),
+		"compiledCode":  gqlOptString(a.CompiledCode.String()),
 	}
 }
 

@@ -425,7 +425,7 @@ func BenchmarkGraphQLModelsPage(b *testing.B) {
 	snap := &catalog.Snapshot{}
 	for i := range 5000 {
 		id := fmt.Sprintf("model.p.m%05d", i)
-		snap.Assets = append(snap.Assets, catalog.Asset{UniqueID: id, Type: catalog.TypeModel, Name: id, LastRunStatus: "success", LastRunAt: at, CompiledCode: "select 1"})
+		snap.Assets = append(snap.Assets, catalog.Asset{UniqueID: id, Type: catalog.TypeModel, Name: id, LastRunStatus: "success", LastRunAt: at, CompiledCode: catalog.NewText("select 1")})
 		for j := 1; j <= 10; j++ {
 			snap.Columns = append(snap.Columns, catalog.Column{AssetUniqueID: id, Name: fmt.Sprintf("c%d", j), Ordinal: j, DataType: "text"})
 		}

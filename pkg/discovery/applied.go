@@ -421,7 +421,7 @@ func modelToNode(m modelFull) Node {
 	a.Database, a.Schema, a.Identifier = m.Database, m.Schema, m.Alias
 	a.Materialization = m.MaterializedType
 	a.Access, a.Language, a.Version, a.Group = m.Access, m.Language, m.Version, m.Group
-	a.RawCode, a.CompiledCode = m.RawCode, m.CompiledCode
+	a.RawCode, a.CompiledCode = catalog.NewText(m.RawCode), catalog.NewText(m.CompiledCode)
 	applyExec(&a, m.ExecutionInfo)
 	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, m.Catalog), Parents: parents(m.Parents)}, m.nodeBase)
 }
@@ -456,7 +456,7 @@ func testToNode(t testFull) Node {
 	a.TestName, a.TestNamespace = t.TestMetadata.Name, t.TestMetadata.Namespace
 	a.TestColumnName = t.ColumnName
 	a.TestedUniqueID = t.TestedNodeUniqueID
-	a.RawCode, a.CompiledCode = t.RawCode, t.CompiledCode
+	a.RawCode, a.CompiledCode = catalog.NewText(t.RawCode), catalog.NewText(t.CompiledCode)
 	var cfg struct {
 		Severity string `json:"severity"`
 	}
@@ -499,7 +499,7 @@ func snapshotToNode(s snapshotFull) Node {
 	a.PackageName = s.PackageName
 	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Alias
 	a.Materialization = "snapshot"
-	a.RawCode, a.CompiledCode = s.RawCode, s.CompiledCode
+	a.RawCode, a.CompiledCode = catalog.NewText(s.RawCode), catalog.NewText(s.CompiledCode)
 	applyExec(&a, s.ExecutionInfo)
 	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog), Parents: parents(s.Parents)}, s.nodeBase)
 }

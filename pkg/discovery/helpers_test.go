@@ -81,7 +81,7 @@ func syntheticDataset(n sizes) *dbtcloudtest.Dataset {
 		a := catalog.Asset{UniqueID: id, Type: catalog.TypeModel, Name: fmt.Sprintf("m%04d", i), PackageName: "shop",
 			Description: fmt.Sprintf("model %d", i), Database: "ANALYTICS", Schema: "marts", Identifier: fmt.Sprintf("m%04d", i),
 			Materialization: []string{"table", "view", "incremental"}[i%3], Language: "sql", Access: "protected",
-			Path: fmt.Sprintf("models/m%04d.sql", i), RawCode: "select 1", CompiledCode: "select 1 as id",
+			Path: fmt.Sprintf("models/m%04d.sql", i), RawCode: catalog.NewText("select 1"), CompiledCode: catalog.NewText("select 1 as id"),
 			LastRunStatus: statuses[i%3], LastRunAt: base.Add(time.Duration(i) * time.Second), LastRunID: 2000 + int64(i%5),
 			LastJobID: 20, ExecutionSeconds: 1.5}
 		if i%4 == 0 {
@@ -114,7 +114,7 @@ func syntheticDataset(n sizes) *dbtcloudtest.Dataset {
 		}
 		add(catalog.Asset{UniqueID: tid, Type: catalog.TypeTest, Name: fmt.Sprintf("not_null_m%04d_col_1", i),
 			Path: "models/schema.yml", TestName: "not_null", TestNamespace: []string{"", "dbt_utils"}[i%2], TestColumnName: "col_1", TestedUniqueID: id, Severity: "ERROR",
-			RawCode: "{{ test_not_null(**_dbt_generic_test_kwargs) }}", CompiledCode: "select * from x where col_1 is null",
+			RawCode: catalog.NewText("{{ test_not_null(**_dbt_generic_test_kwargs) }}"), CompiledCode: catalog.NewText("select * from x where col_1 is null"),
 			LastRunStatus: latest.Status, LastRunAt: latest.ExecutedAt, LastRunID: latest.RunID, LastJobID: latest.JobID,
 			ExecutionSeconds: latest.ExecutionSeconds})
 		snap.TestResults = append(snap.TestResults, latest, catalog.TestResult{TestUniqueID: tid, RunID: 3000, JobID: 30,
@@ -123,7 +123,7 @@ func syntheticDataset(n sizes) *dbtcloudtest.Dataset {
 	}
 	if n.models > 0 {
 		add(catalog.Asset{UniqueID: "test.shop.assert_positive", Type: catalog.TypeTest, Name: "assert_positive",
-			Path: "tests/assert_positive.sql", RawCode: "select 1 where false"})
+			Path: "tests/assert_positive.sql", RawCode: catalog.NewText("select 1 where false")})
 		snap.Edges = append(snap.Edges, catalog.Edge{Upstream: "model.shop.m0000", Downstream: "test.shop.assert_positive"})
 		add(catalog.Asset{UniqueID: "unit_test.shop.m0000.test_ids", Type: catalog.TypeUnitTest, Name: "test_ids",
 			Path: "models/unit.yml", TestedUniqueID: "model.shop.m0000", LastRunStatus: "pass", LastRunAt: base, LastRunID: 3001, LastJobID: 30})
@@ -135,7 +135,7 @@ func syntheticDataset(n sizes) *dbtcloudtest.Dataset {
 		id := fmt.Sprintf("snapshot.shop.snap%04d", i)
 		add(catalog.Asset{UniqueID: id, Type: catalog.TypeSnapshot, Name: fmt.Sprintf("snap%04d", i), PackageName: "shop",
 			Database: "ANALYTICS", Schema: "snapshots", Identifier: fmt.Sprintf("snap%04d", i), Path: "snapshots/s.sql",
-			Materialization: "snapshot", RawCode: "{% snapshot %}", CompiledCode: "select 2",
+			Materialization: "snapshot", RawCode: catalog.NewText("{% snapshot %}"), CompiledCode: catalog.NewText("select 2"),
 			LastRunStatus: "success", LastRunAt: base, LastRunID: 4000, LastJobID: 40, ExecutionSeconds: 3})
 		addColumns(id, 2)
 		if n.sources > 0 {

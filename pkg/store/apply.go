@@ -167,6 +167,32 @@ func (w *writer) strs(in []string) []string {
 	return c
 }
 
+// code returns a node's code for a row: short code as its sanitised text,
+// long code as the compressed catalog.Text itself, which hashRow hashes by
+// its digest, so that comparing an unchanged row never inflates it.
+// materialize turns it into text when the row is written.
+func (w *writer) code(t catalog.Text) any {
+	if t.Compressed() {
+		return t
+	}
+	return w.str(t.String())
+}
+
+// materialize replaces the compressed code in a row about to be written
+// with its sanitised text. Its repairs are counted here: the hashing pass
+// never inflated it.
+func (w *writer) materialize(row []any) {
+	for i, v := range row {
+		if t, ok := v.(catalog.Text); ok {
+			c, changed := clean(t.String())
+			if changed {
+				w.sanitized++
+			}
+			row[i] = c
+		}
+	}
+}
+
 func (w *writer) json(raw json.RawMessage, empty string) string {
 	c, changed := cleanJSON(raw, empty)
 	if changed && !w.quiet {
@@ -343,6 +369,7 @@ func (w *writer) assets(ctx context.Context) error {
 		}
 		r = append([]any(nil), r...)
 		r[len(r)-1] = hash
+		w.materialize(r)
 		rows = append(rows, r)
 	}
 	// New assets go straight in with COPY: the environment's lock means no
@@ -448,7 +475,7 @@ func (w *writer) assetValues(i int, dst []any) []any {
 		w.str(a.PackageName), w.str(a.Description), w.str(a.Database), w.str(a.Schema),
 		w.str(a.Identifier), w.str(a.RelationName), w.str(a.Materialization), w.str(a.Language),
 		w.str(a.Access), w.str(a.Version), a.Enabled, w.str(a.Owner), w.strs(a.Tags),
-		w.json(a.Meta, "{}"), w.str(a.Path), w.str(a.RawCode), w.str(a.CompiledCode),
+		w.json(a.Meta, "{}"), w.str(a.Path), w.code(a.RawCode), w.code(a.CompiledCode),
 		w.str(a.Checksum), w.str(a.SourceName), w.str(a.Loader), w.str(a.TestName),
 		w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
 		w.str(a.Label), nil)
@@ -466,6 +493,7 @@ func (w *writer) copyLazy(ctx context.Context, table string, cols []string, idx 
 			return nil, nil
 		}
 		row := build(idx[k], buf)
+		w.materialize(row)
 		row[len(row)-1] = hashes[k]
 		k++
 		return row, nil
@@ -1072,6 +1100,8 @@ func (w *writer) hashRow(vals []any) []byte {
 			h.i64(x)
 		case *int64:
 			h.optInt(x)
+		case catalog.Text:
+			h.text(x)
 		case *float64:
 			if x == nil {
 				h.u64(0)

@@ -61,7 +61,7 @@ func BenchmarkPlainCopy(b *testing.B) {
 		if a.Tags == nil {
 			a.Tags = []string{}
 		}
-		assetRows = append(assetRows, []any{int64(len(assetRows)), int64(1), a.UniqueID, "q/" + a.UniqueID, string(a.Type), a.Name, a.Description, a.Database, a.Schema, a.Identifier, a.Materialization, a.Owner, a.Tags, meta, a.CompiledCode, hash})
+		assetRows = append(assetRows, []any{int64(len(assetRows)), int64(1), a.UniqueID, "q/" + a.UniqueID, string(a.Type), a.Name, a.Description, a.Database, a.Schema, a.Identifier, a.Materialization, a.Owner, a.Tags, meta, a.CompiledCode.String(), hash})
 	}
 	for _, c := range snap.Columns {
 		colRows = append(colRows, []any{int64(1), c.AssetUniqueID, c.Name, c.DataType, int32(c.Ordinal), c.Description, hash})

@@ -6,6 +6,8 @@ import (
 	"hash"
 	"math"
 	"time"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
 // hasher builds the content hash of a row: every field is written with its
@@ -36,6 +38,20 @@ func (h *hasher) str(s string) {
 		h.h.Write(h.scratch[:n])
 		s = s[n:]
 	}
+}
+
+// text hashes a compressed text by its length and digest. A text held as
+// it is goes through str, so both forms of one text never meet: the form
+// follows from the text itself.
+func (h *hasher) text(t catalog.Text) {
+	d, ok := t.Digest()
+	if !ok {
+		h.str(t.String())
+		return
+	}
+	h.u64(uint64(t.Len()))
+	h.u64(math.MaxUint64) // marks a digest
+	h.h.Write(d)
 }
 
 func (h *hasher) strs(ss []string) {

@@ -44,7 +44,7 @@ func makeSnapshot(sc catalog.Scope, n, cols int) *catalog.Snapshot {
 			UniqueID: id, Type: catalog.TypeModel, Name: fmt.Sprintf("m%05d", i), PackageName: "shop",
 			Description: "model " + fmt.Sprint(i), Database: "db", Schema: "analytics", Identifier: fmt.Sprintf("m%05d", i),
 			Materialization: "table", Owner: "team-a", Tags: []string{"daily"}, Meta: json.RawMessage(`{"owner":"team-a"}`),
-			Enabled: true, CompiledCode: "select 1", LastRunStatus: "success", LastRunAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), LastRunID: 5, LastJobID: 7,
+			Enabled: true, CompiledCode: catalog.NewText("select 1"), LastRunStatus: "success", LastRunAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), LastRunID: 5, LastJobID: 7,
 		})
 		test := fmt.Sprintf("test.shop.not_null_m%05d_id", i)
 		snap.Assets = append(snap.Assets, catalog.Asset{UniqueID: test, Type: catalog.TypeTest, Name: "not_null_id", TestName: "not_null", TestColumnName: "id", TestedUniqueID: id, Enabled: true})
@@ -135,6 +135,36 @@ func TestApply(t *testing.T) {
 		var desc string
 		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT description FROM catalog.assets WHERE unique_id = $1`, snap.Assets[3].UniqueID).Scan(&desc))
 		require.Equal(t, "changed", desc)
+	})
+	t.Run("long code is stored whole, compared without inflating and rewritten when it changes", func(t *testing.T) {
+		s := newStore(t)
+		snap := makeSnapshot(testScope, 4, 1)
+		long := strings.Repeat("select id, amount from analytics.orders where status = 'paid'\n", 100)
+		snap.Assets[1].CompiledCode = catalog.NewText(long)
+		snap.Assets[2].RawCode = catalog.NewText(long + "\x00bad")
+		require.True(t, snap.Assets[1].CompiledCode.Compressed())
+		r, err := s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Sanitized, "the NUL in the compressed code was repaired once")
+		read := func(uid string) (raw, compiled string) {
+			require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT raw_code, compiled_code FROM catalog.assets WHERE unique_id = $1`, uid).Scan(&raw, &compiled))
+			return raw, compiled
+		}
+		_, compiled := read(snap.Assets[1].UniqueID)
+		require.Equal(t, long, compiled)
+		raw, _ := read(snap.Assets[2].UniqueID)
+		require.Equal(t, long+"bad", raw)
+
+		r, err = s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Zero(t, r.AssetRowsWritten())
+
+		snap.Assets[1].CompiledCode = catalog.NewText(long + "-- changed")
+		r, err = s.Apply(t.Context(), snap, nil)
+		require.NoError(t, err)
+		require.Equal(t, 1, r.Updated)
+		_, compiled = read(snap.Assets[1].UniqueID)
+		require.Equal(t, long+"-- changed", compiled)
 	})
 	t.Run("archives after the grace count and restores", func(t *testing.T) {
 		s := newStore(t)
