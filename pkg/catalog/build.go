@@ -55,10 +55,13 @@ type stagedCatalog struct {
 	seq    int
 }
 
+// stagedRun is one run_results.json in the compact form Build reads.
 type stagedRun struct {
-	meta    ArtifactMeta
-	prov    Provenance
-	results []RunResult
+	meta ArtifactMeta
+	prov Provenance
+	rows []runRow
+	// compileOnly is isCompileOnly of the file; its rows are then dropped.
+	compileOnly bool
 }
 
 type stagedSources struct {
@@ -80,6 +83,9 @@ type Builder struct {
 	catalogs  []stagedCatalog
 	runs      []stagedRun
 	sources   []stagedSources
+	// strs interns the unique_ids and statuses of run results, which
+	// repeat from run to run.
+	strs strTable
 }
 
 // NewBuilder returns an empty Builder for the environment scope.
@@ -144,15 +150,18 @@ func (b *Builder) AddCatalog(r io.Reader) error {
 // Results written by `dbt docs generate` or `dbt compile` are kept out of
 // run history.
 func (b *Builder) AddRunResults(r io.Reader, prov Provenance) error {
-	var results []RunResult
-	meta, err := DecodeRunResults(r, b.decodeOpts("run_results.json"), func(res RunResult) error {
-		results = append(results, res)
-		return nil
-	})
+	meta, rows, quiet, err := decodeRunRows(r, b.decodeOpts("run_results.json"), &b.strs, nil)
 	if err != nil {
 		return err
 	}
-	b.runs = append(b.runs, stagedRun{meta: meta, prov: prov, results: results})
+	compileOnly := isCompileOnly(meta, len(rows), quiet)
+	switch {
+	case compileOnly:
+		rows = nil // never read
+	case cap(rows)-len(rows) > len(rows)/8:
+		rows = slices.Clone(rows)
+	}
+	b.runs = append(b.runs, stagedRun{meta: meta, prov: prov, rows: rows, compileOnly: compileOnly})
 	return nil
 }
 
@@ -535,22 +544,14 @@ func testedNode(n *ManifestNode, nodes map[string]*ManifestNode) string {
 
 // isCompileOnly reports whether run results come from a command that runs
 // nothing in the warehouse (docs generate, compile, ...). Without
-// args.which, results where every status is success and every adapter
-// response is empty are taken as compile-only.
-func isCompileOnly(meta ArtifactMeta, results []RunResult) bool {
+// args.which, n results where every status is success and every adapter
+// response is empty (quiet) are taken as compile-only.
+func isCompileOnly(meta ArtifactMeta, n int, quiet bool) bool {
 	switch strings.ToLower(meta.Command) {
 	case "generate", "docs", "compile", "parse", "list", "ls", "show", "debug", "deps", "clean", "init":
 		return true
 	case "":
-		if len(results) == 0 {
-			return false
-		}
-		for _, r := range results {
-			if r.Status != "success" || r.AdapterResponse != nil {
-				return false
-			}
-		}
-		return true
+		return n > 0 && quiet
 	}
 	return false
 }
@@ -559,12 +560,30 @@ func isCompileOnly(meta ArtifactMeta, results []RunResult) bool {
 // of nodes some run built successfully.
 func (st *build) applyRunResults() map[string]bool {
 	built := map[string]bool{}
-	type trKey struct {
-		id    string
+	strs := &st.b.strs
+	// Per strTable position: the asset it names (looked up on first use),
+	// whether built was set for it, and its test-result bucket (-1: none
+	// yet). A bucket is one asset UniqueID.
+	n := len(strs.list)
+	ref := make([]*Asset, n)
+	resolved := make([]bool, n)
+	builtDone := make([]bool, n)
+	bucket := make([]int32, n)
+	for i := range bucket {
+		bucket[i] = -1
+	}
+	bucketOf := map[string]int32{}
+	var bucketIDs []string
+	// Runs that share a run ID and invocation ID form one group; a test has
+	// at most one result per group.
+	type runKey struct {
 		run   int64
 		invoc string
 	}
-	seenTR := map[trKey]int{}
+	groups := map[runKey]uint64{}
+	seenTR := map[uint64]int32{}
+	var trBucket []int32
+	var fails []int64 // backs TestResult.Failures
 	for _, run := range st.b.runs {
 		st.noteGenerated(run.meta.GeneratedAt)
 		st.sanitized += run.meta.InvalidUTF8
@@ -572,7 +591,7 @@ func (st *build) applyRunResults() map[string]bool {
 			st.warn(WarnUnknownResult, "run_results.json was added without a manifest.json; its results cannot be attached to nodes")
 			continue
 		}
-		if isCompileOnly(run.meta, run.results) {
+		if run.compileOnly {
 			what := run.meta.Command
 			if what == "" {
 				what = "a compile-only command"
@@ -580,50 +599,122 @@ func (st *build) applyRunResults() map[string]bool {
 			st.warn(WarnCompileOnly, fmt.Sprintf("run_results.json from `%s` holds no executions and was not used as run history", what))
 			continue
 		}
-		for _, r := range run.results {
-			a, ok := st.assets[r.UniqueID]
-			if !ok {
-				if !st.skipped[r.UniqueID] && r.UniqueID != "" {
-					st.warn(WarnUnknownResult, fmt.Sprintf("run_results.json has a result for %s, which no manifest lists; it is ignored", st.s(r.UniqueID)))
+		gk := runKey{run.prov.RunID, run.meta.InvocationID}
+		group, ok := groups[gk]
+		if !ok {
+			group = uint64(len(groups))
+			groups[gk] = group
+		}
+		for i := range run.rows {
+			r := &run.rows[i]
+			if !resolved[r.id] {
+				resolved[r.id] = true
+				ref[r.id] = st.assets[strs.get(r.id)]
+			}
+			a := ref[r.id]
+			if a == nil {
+				id := strs.get(r.id)
+				if !st.skipped[id] && id != "" {
+					st.warn(WarnUnknownResult, fmt.Sprintf("run_results.json has a result for %s, which no manifest lists; it is ignored", st.s(id)))
 				}
 				continue
 			}
-			at := firstTime(r.ExecutedAt(), run.prov.FinishedAt, run.meta.GeneratedAt)
-			status := st.s(r.Status)
-			if status == "success" || status == "pass" || status == "fail" || status == "warn" {
+			at := firstTime(r.executedAt(), run.prov.FinishedAt, run.meta.GeneratedAt)
+			status := st.s(strs.get(r.status))
+			if (status == "success" || status == "pass" || status == "fail" || status == "warn") && !builtDone[r.id] {
+				builtDone[r.id] = true
 				built[a.UniqueID] = true
 			}
 			if newer(at, run.prov.RunID, a.LastRunAt, a.LastRunID) {
 				a.LastRunStatus, a.LastRunAt = status, at
 				a.LastRunID, a.LastJobID = run.prov.RunID, run.prov.JobID
-				a.ExecutionSeconds = r.ExecutionTime
+				a.ExecutionSeconds = r.seconds
 			}
 			if a.Type != TypeTest && a.Type != TypeUnitTest {
 				continue
+			}
+			bk := bucket[r.id]
+			if bk < 0 {
+				var ok bool
+				if bk, ok = bucketOf[a.UniqueID]; !ok {
+					bk = int32(len(bucketIDs))
+					bucketOf[a.UniqueID] = bk
+					bucketIDs = append(bucketIDs, a.UniqueID)
+				}
+				bucket[r.id] = bk
 			}
 			tr := TestResult{
 				TestUniqueID:     a.UniqueID,
 				RunID:            run.prov.RunID,
 				JobID:            run.prov.JobID,
 				Status:           status,
-				Failures:         r.Failures,
-				Message:          st.s(r.Message),
+				Message:          st.s(r.message),
 				ExecutedAt:       at,
-				ExecutionSeconds: r.ExecutionTime,
+				ExecutionSeconds: r.seconds,
 				InvocationID:     run.meta.InvocationID,
 			}
-			k := trKey{a.UniqueID, tr.RunID, tr.InvocationID}
+			if r.flags&rowFailures != 0 {
+				if len(fails) == cap(fails) {
+					fails = make([]int64, 0, 1024)
+				}
+				fails = append(fails, r.failures)
+				tr.Failures = &fails[len(fails)-1]
+			}
+			k := group<<32 | uint64(bk)
 			if i, dup := seenTR[k]; dup {
 				if tr.ExecutedAt.After(st.snap.TestResults[i].ExecutedAt) {
 					st.snap.TestResults[i] = tr
 				}
 				continue
 			}
-			seenTR[k] = len(st.snap.TestResults)
+			seenTR[k] = int32(len(st.snap.TestResults))
 			st.snap.TestResults = append(st.snap.TestResults, tr)
+			trBucket = append(trBucket, bk)
 		}
 	}
+	st.snap.TestResults = orderTestResults(st.snap.TestResults, trBucket, bucketIDs)
 	return built
+}
+
+// orderTestResults returns trs in the order finish wants (test, executed
+// at, run, invocation) without comparing unique IDs per result: results
+// are grouped by their bucket (a test's UniqueID, trs[i] is in
+// bucket[i]), buckets ordered by ID and each bucket sorted on its own.
+func orderTestResults(trs []TestResult, bucket []int32, ids []string) []TestResult {
+	if len(trs) < 2 {
+		return trs
+	}
+	byID := make([]int32, len(ids))
+	for i := range byID {
+		byID[i] = int32(i)
+	}
+	slices.SortFunc(byID, func(a, b int32) int { return strings.Compare(ids[a], ids[b]) })
+	count := make([]int, len(ids))
+	for _, b := range bucket {
+		count[b]++
+	}
+	start := make([]int, len(ids)) // by bucket: its first slot in out
+	pos := 0
+	for _, b := range byID {
+		start[b] = pos
+		pos += count[b]
+	}
+	out := make([]TestResult, len(trs))
+	next := slices.Clone(start)
+	for i, b := range bucket {
+		out[next[b]] = trs[i]
+		next[b]++
+	}
+	cmpRun := func(a, b TestResult) int {
+		return cmp.Or(a.ExecutedAt.Compare(b.ExecutedAt), cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.InvocationID, b.InvocationID))
+	}
+	for b := range ids {
+		part := out[start[b] : start[b]+count[b]]
+		if !slices.IsSortedFunc(part, cmpRun) {
+			slices.SortFunc(part, cmpRun)
+		}
+	}
+	return out
 }
 
 func firstTime(ts ...time.Time) time.Time {
@@ -826,10 +917,13 @@ func (st *build) finish() {
 	slices.SortFunc(s.Edges, func(a, b Edge) int {
 		return cmp.Or(cmp.Compare(a.Upstream, b.Upstream), cmp.Compare(a.Downstream, b.Downstream))
 	})
-	slices.SortFunc(s.TestResults, func(a, b TestResult) int {
+	// applyRunResults leaves TestResults in this order; check it cheaply.
+	if byTest := func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.TestUniqueID, b.TestUniqueID), a.ExecutedAt.Compare(b.ExecutedAt),
 			cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.InvocationID, b.InvocationID))
-	})
+	}; !slices.IsSortedFunc(s.TestResults, byTest) {
+		slices.SortFunc(s.TestResults, byTest)
+	}
 	slices.SortFunc(s.Freshness, func(a, b Freshness) int {
 		return cmp.Or(cmp.Compare(a.SourceUniqueID, b.SourceUniqueID), a.SnapshottedAt.Compare(b.SnapshottedAt), cmp.Compare(a.RunID, b.RunID))
 	})

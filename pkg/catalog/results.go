@@ -91,37 +91,46 @@ var (
 // result, one result in memory at a time. ArtifactMeta.Command is
 // args.which. Errors are as for DecodeManifest.
 func DecodeRunResults(r io.Reader, opts DecodeOptions, fn func(RunResult) error) (ArtifactMeta, error) {
+	return walkRunResults(r, opts, func(raw []byte) error {
+		var j runResultJSON
+		if err := decodeEntry(runResultSpec, &j, raw); err != nil {
+			return err
+		}
+		res := RunResult{
+			UniqueID:      j.UniqueID,
+			Status:        string(j.Status),
+			Message:       string(j.Message),
+			ThreadID:      string(j.ThreadID),
+			ExecutionTime: float64(j.ExecutionTime),
+			Timing:        timings(j.Timing),
+			RelationName:  j.RelationName,
+		}
+		if res.UniqueID == "" && j.Node != nil {
+			res.UniqueID = j.Node.UniqueID
+		}
+		if j.Failures.Set {
+			f := j.Failures.V
+			res.Failures = &f
+		}
+		if !emptyJSON(j.AdapterResponse) {
+			res.AdapterResponse = j.AdapterResponse
+		}
+		return fn(res)
+	})
+}
+
+// walkRunResults streams run_results.json from r, calling fn with the raw
+// JSON of every result that is an object (valid during the call only) and
+// filling ArtifactMeta as DecodeRunResults documents.
+func walkRunResults(r io.Reader, opts DecodeOptions, fn func(raw []byte) error) (ArtifactMeta, error) {
 	w := newWalker(r, KindRunResults, opts)
 	handlers := map[string]entryFunc{
 		"results": func(_ string, raw []byte) error {
 			if !isObject(raw) {
 				return nil
 			}
-			var j runResultJSON
-			if err := decodeEntry(runResultSpec, &j, raw); err != nil {
-				return err
-			}
-			res := RunResult{
-				UniqueID:      j.UniqueID,
-				Status:        string(j.Status),
-				Message:       string(j.Message),
-				ThreadID:      string(j.ThreadID),
-				ExecutionTime: float64(j.ExecutionTime),
-				Timing:        timings(j.Timing),
-				RelationName:  j.RelationName,
-			}
-			if res.UniqueID == "" && j.Node != nil {
-				res.UniqueID = j.Node.UniqueID
-			}
-			if j.Failures.Set {
-				f := j.Failures.V
-				res.Failures = &f
-			}
-			if !emptyJSON(j.AdapterResponse) {
-				res.AdapterResponse = j.AdapterResponse
-			}
 			w.meta.Entries++
-			return fn(res)
+			return fn(raw)
 		},
 		"args": func(key string, raw []byte) error {
 			if key == "which" || (key == "command" && w.meta.Command == "") {
