@@ -488,7 +488,7 @@ func (w *writer) copyLazy(ctx context.Context, table string, cols []string, idx 
 	defer func() { w.quiet = false }()
 	buf := make([]any, len(cols))
 	k := 0
-	return w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+	return w.copyFrom(ctx, pgx.Identifier{"crawler", table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
 		if k == len(idx) {
 			return nil, nil
 		}
@@ -598,7 +598,7 @@ func (w *writer) status(ctx context.Context) error {
 		}
 	}
 	if len(fresh) > 0 {
-		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "asset_status"}, cols, pgx.CopyFromRows(fresh))
+		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", "asset_status"}, cols, pgx.CopyFromRows(fresh))
 		if err != nil {
 			return err
 		}
@@ -758,7 +758,7 @@ func (w *writer) edges(ctx context.Context) error {
 		}
 	}
 	if len(rows) > 0 {
-		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, pgx.CopyFromRows(rows))
+		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, pgx.CopyFromRows(rows))
 		if err != nil {
 			return err
 		}
@@ -804,7 +804,11 @@ func (w *writer) testResults(ctx context.Context) error {
 	for id := range runIDs {
 		ids = append(ids, id)
 	}
-	existing := map[string]bool{} // key -> replaceable
+	type key struct {
+		test string
+		run  int64
+	}
+	existing := map[key]bool{} // replaceable?
 	rs, err := w.tx.Query(ctx, `SELECT test_unique_id, run_id, invocation_id = '' FROM crawler.test_results WHERE env_id = $1 AND run_id = ANY($2)`, w.envID, ids)
 	if err != nil {
 		return err
@@ -817,24 +821,24 @@ func (w *writer) testResults(ctx context.Context) error {
 			rs.Close()
 			return err
 		}
-		existing[fmt.Sprintf("%s\x00%d", uid, run)] = replaceable
+		existing[key{uid, run}] = replaceable
 	}
 	rs.Close()
 	if err := rs.Err(); err != nil {
 		return err
 	}
-	seen := make(map[string]bool, len(w.snap.TestResults))
+	seen := make(map[key]bool, len(w.snap.TestResults))
 	var fresh, replace [][]any
 	for _, r := range w.snap.TestResults {
 		uid := w.str(r.TestUniqueID)
-		key := fmt.Sprintf("%s\x00%d", uid, r.RunID)
-		if seen[key] {
+		k := key{uid, r.RunID}
+		if seen[k] {
 			continue
 		}
-		seen[key] = true
+		seen[k] = true
 		row := []any{w.envID, uid, r.RunID, r.JobID, w.str(r.Status),
 			r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)}
-		replaceable, ok := existing[key]
+		replaceable, ok := existing[k]
 		switch {
 		case !ok:
 			fresh = append(fresh, row)
@@ -843,7 +847,7 @@ func (w *writer) testResults(ctx context.Context) error {
 		}
 	}
 	if len(fresh) > 0 {
-		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", "test_results"}, cols, pgx.CopyFromRows(fresh))
+		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", "test_results"}, cols, pgx.CopyFromRows(fresh))
 		if err != nil {
 			return err
 		}
@@ -958,7 +962,7 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 	}
 	written := 0
 	if len(fresh) > 0 {
-		n, err := w.tx.CopyFrom(ctx, pgx.Identifier{"crawler", sp.table}, sp.cols, pgx.CopyFromRows(fresh))
+		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", sp.table}, sp.cols, pgx.CopyFromRows(fresh))
 		if err != nil {
 			return 0, err
 		}
@@ -1068,7 +1072,7 @@ func (w *writer) watermarks(ctx context.Context) error {
 // copy loads rows into a temporary table and analyzes it, so the planner
 // joins it with hash joins rather than nested loops.
 func (w *writer) copy(ctx context.Context, table string, cols []string, rows [][]any) error {
-	if _, err := w.tx.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
+	if _, err := w.copyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows)); err != nil {
 		return err
 	}
 	_, err := w.tx.Exec(ctx, `ANALYZE `+table)
