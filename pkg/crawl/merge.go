@@ -66,6 +66,8 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 			out.Assets = append(out.Assets, a)
 		}
 	}
+	// In final order now, so the columns below come out in order too.
+	slices.SortFunc(out.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
 
 	// Columns: the warehouse columns Discovery reports, described by YAML.
 	baseCols := groupColumns(base.Columns)
@@ -79,7 +81,9 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 		case len(ac) == 0:
 			out.Columns = append(out.Columns, bc...)
 		default:
-			out.Columns = append(out.Columns, mergeColumns(bc, ac)...)
+			merged := mergeColumns(bc, ac)
+			slices.SortStableFunc(merged, compareColumns)
+			out.Columns = append(out.Columns, merged...)
 		}
 	}
 
@@ -91,7 +95,7 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 			}
 		}
 	}
-	out.TestResults = append(append(out.TestResults, art.TestResults...), base.TestResults...)
+	out.TestResults = mergeSorted(art.TestResults, base.TestResults, compareTestResults)
 	// A check reported by both differs only in timestamp precision; the
 	// store keeps one (the precise one).
 	out.Freshness = append(append(out.Freshness, art.Freshness...), base.Freshness...)
@@ -213,12 +217,43 @@ func mergeColumns(warehouse, yaml []catalog.Column) []catalog.Column {
 	return out
 }
 
+func compareColumns(a, b catalog.Column) int {
+	return cmp.Or(strings.Compare(a.AssetUniqueID, b.AssetUniqueID), cmp.Compare(ordinalKey(a.Ordinal), ordinalKey(b.Ordinal)), strings.Compare(a.Name, b.Name))
+}
+
+func compareTestResults(a, b catalog.TestResult) int {
+	return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
+}
+
+// sortStable sorts s unless it is sorted already, as the parts Merge
+// assembles usually are.
+func sortStable[E any](s []E, cmp func(a, b E) int) {
+	if !slices.IsSortedFunc(s, cmp) {
+		slices.SortStableFunc(s, cmp)
+	}
+}
+
+// mergeSorted returns the elements of a and then b in the order of cmp,
+// keeping a's before b's among equals: a linear merge when both are sorted.
+func mergeSorted[E any](a, b []E, cmp func(x, y E) int) []E {
+	out := make([]E, 0, len(a)+len(b))
+	if !slices.IsSortedFunc(a, cmp) || !slices.IsSortedFunc(b, cmp) {
+		return append(append(out, a...), b...) // finish sorts it
+	}
+	for len(a) > 0 && len(b) > 0 {
+		if cmp(b[0], a[0]) < 0 {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
 // finish sorts and deduplicates the snapshot.
 func finish(s *catalog.Snapshot) {
 	slices.SortFunc(s.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
-	slices.SortStableFunc(s.Columns, func(a, b catalog.Column) int {
-		return cmp.Or(strings.Compare(a.AssetUniqueID, b.AssetUniqueID), cmp.Compare(ordinalKey(a.Ordinal), ordinalKey(b.Ordinal)), strings.Compare(a.Name, b.Name))
-	})
+	sortStable(s.Columns, compareColumns)
 	s.Columns = slices.CompactFunc(s.Columns, func(a, b catalog.Column) bool {
 		return a.AssetUniqueID == b.AssetUniqueID && a.Name == b.Name
 	})
@@ -226,9 +261,7 @@ func finish(s *catalog.Snapshot) {
 		return cmp.Or(strings.Compare(a.Upstream, b.Upstream), strings.Compare(a.Downstream, b.Downstream))
 	})
 	s.Edges = slices.Compact(s.Edges)
-	slices.SortStableFunc(s.TestResults, func(a, b catalog.TestResult) int {
-		return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
-	})
+	sortStable(s.TestResults, compareTestResults)
 	s.TestResults = slices.CompactFunc(s.TestResults, func(a, b catalog.TestResult) bool {
 		return a.TestUniqueID == b.TestUniqueID && a.RunID == b.RunID
 	})
