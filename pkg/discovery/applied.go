@@ -65,18 +65,18 @@ type Node struct {
 // applied-state summary in one request.
 func (c *Client) Info(ctx context.Context, envID int64) (EnvironmentInfo, error) {
 	var q infoQuery
-	if err := c.query(ctx, opInfo, &q, map[string]any{varEnvironmentID: BigInt(envID)}); err != nil {
+	if err := query(ctx, c, opInfo, &q, map[string]any{varEnvironmentID: BigInt(envID)}); err != nil {
 		return EnvironmentInfo{}, fmt.Errorf("environment %d: %w", envID, err)
 	}
 	info := EnvironmentInfo{
 		EnvironmentID:  envID,
-		AdapterType:    q.Environment.AdapterType,
-		DbtProjectName: q.Environment.DbtProjectName,
+		AdapterType:    strings.Clone(q.Environment.AdapterType),
+		DbtProjectName: strings.Clone(q.Environment.DbtProjectName),
 	}
 	if a := q.Environment.Applied; a != nil {
 		info.HasAppliedState = true
 		info.LastUpdatedAt = a.LastUpdatedAt.UTC()
-		info.LatestGitSHA = a.LatestGitSha
+		info.LatestGitSHA = strings.Clone(a.LatestGitSha)
 	}
 	return info, nil
 }
@@ -86,7 +86,7 @@ func (c *Client) Info(ctx context.Context, envID int64) (EnvironmentInfo, error)
 // It returns ErrNoAppliedState (wrapped) when the environment has none.
 func (c *Client) LastUpdatedAt(ctx context.Context, envID int64) (time.Time, error) {
 	var q lastUpdatedQuery
-	if err := c.query(ctx, opLastUpdated, &q, map[string]any{varEnvironmentID: BigInt(envID)}); err != nil {
+	if err := query(ctx, c, opLastUpdated, &q, map[string]any{varEnvironmentID: BigInt(envID)}); err != nil {
 		return time.Time{}, fmt.Errorf("environment %d: %w", envID, err)
 	}
 	if q.Environment.Applied == nil {
@@ -101,45 +101,51 @@ func (c *Client) LastUpdatedAt(ctx context.Context, envID int64) (time.Time, err
 // applied state, and yields a *PartialError after the last node when some
 // page came back partial.
 func (c *Client) Models(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.models(ctx, envID, nil)
+	return c.models(ctx, envID, nil, nil)
 }
 
 // Sources iterates over the environment's applied sources, with their
 // latest freshness.
 func (c *Client) Sources(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.sources(ctx, envID, nil)
+	return c.sources(ctx, envID, nil, nil)
 }
 
 // Tests iterates over the environment's applied data and unit tests, with
 // their latest results.
 func (c *Client) Tests(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.tests(ctx, envID, nil)
+	return c.tests(ctx, envID, nil, nil)
 }
 
 // Seeds iterates over the environment's applied seeds.
 func (c *Client) Seeds(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.seeds(ctx, envID, nil)
+	return c.seeds(ctx, envID, nil, nil)
 }
 
 // Snapshots iterates over the environment's applied snapshots.
 func (c *Client) Snapshots(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.snapshots(ctx, envID, nil)
+	return c.snapshots(ctx, envID, nil, nil)
 }
 
 // Exposures iterates over the environment's applied exposures.
 func (c *Client) Exposures(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.exposures(ctx, envID, nil)
+	return c.exposures(ctx, envID, nil, nil)
 }
 
-// convert maps an iterator of response nodes to catalog nodes.
-func convert[N any](seq iter.Seq2[N, error], f func(N) Node) iter.Seq2[Node, error] {
+// convert maps an iterator of response nodes to catalog nodes, copying
+// their strings out of the response pages through in (a new one per
+// iteration when nil).
+func convert[N any](seq iter.Seq2[N, error], in *strs, f func(*strs, N) Node) iter.Seq2[Node, error] {
 	return func(yield func(Node, error) bool) {
+		owner := in
+		if owner == nil {
+			owner = newStrs()
+		}
 		for n, err := range seq {
 			if err != nil {
 				yield(Node{}, err)
 				return
 			}
-			if !yield(f(n), nil) {
+			if !yield(f(owner, n), nil) {
 				return
 			}
 		}
@@ -169,43 +175,43 @@ func fullOnly[N any](f func(context.Context, int, string) (page[N], error)) fetc
 	}
 }
 
-func (c *Client) models(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+func (c *Client) models(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
 	fetch := withLight(
 		fetchPage[modelFull, modelsApplied[modelFull]](c, opModels, envID),
 		fetchPage[modelLight, modelsApplied[modelLight]](c, opModelsLight, envID),
 		func(m modelLight) modelFull { return modelFull{modelLight: m} })
-	return convert(paginate(ctx, c, opModels, fetch, true, st), modelToNode)
+	return convert(paginate(ctx, c, opModels, fetch, true, st), in, modelToNode)
 }
 
-func (c *Client) sources(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+func (c *Client) sources(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
 	fetch := fullOnly(fetchPage[sourceNode, sourcesApplied[sourceNode]](c, opSources, envID))
-	return convert(paginate(ctx, c, opSources, fetch, false, st), sourceToNode)
+	return convert(paginate(ctx, c, opSources, fetch, false, st), in, sourceToNode)
 }
 
-func (c *Client) tests(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+func (c *Client) tests(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
 	fetch := withLight(
 		fetchPage[testFull, testsApplied[testFull]](c, opTests, envID),
 		fetchPage[testLight, testsApplied[testLight]](c, opTestsLight, envID),
 		func(t testLight) testFull { return testFull{testLight: t} })
-	return convert(paginate(ctx, c, opTests, fetch, true, st), testToNode)
+	return convert(paginate(ctx, c, opTests, fetch, true, st), in, testToNode)
 }
 
-func (c *Client) seeds(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+func (c *Client) seeds(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
 	fetch := fullOnly(fetchPage[seedNode, seedsApplied[seedNode]](c, opSeeds, envID))
-	return convert(paginate(ctx, c, opSeeds, fetch, false, st), seedToNode)
+	return convert(paginate(ctx, c, opSeeds, fetch, false, st), in, seedToNode)
 }
 
-func (c *Client) snapshots(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+func (c *Client) snapshots(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
 	fetch := withLight(
 		fetchPage[snapshotFull, snapshotsApplied[snapshotFull]](c, opSnapshots, envID),
 		fetchPage[snapshotLight, snapshotsApplied[snapshotLight]](c, opSnapshotLight, envID),
 		func(s snapshotLight) snapshotFull { return snapshotFull{snapshotLight: s} })
-	return convert(paginate(ctx, c, opSnapshots, fetch, true, st), snapshotToNode)
+	return convert(paginate(ctx, c, opSnapshots, fetch, true, st), in, snapshotToNode)
 }
 
-func (c *Client) exposures(ctx context.Context, envID int64, st *pageStats) iter.Seq2[Node, error] {
+func (c *Client) exposures(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
 	fetch := fullOnly(fetchPage[exposureNode, exposuresApplied[exposureNode]](c, opExposures, envID))
-	return convert(paginate(ctx, c, opExposures, fetch, false, st), exposureToNode)
+	return convert(paginate(ctx, c, opExposures, fetch, false, st), in, exposureToNode)
 }
 
 // AppliedState fetches the environment's whole applied state (models,
@@ -255,17 +261,19 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 	}
 	type kind struct {
 		name  string
-		fetch func(context.Context, int64, *pageStats) iter.Seq2[Node, error]
+		fetch func(context.Context, int64, *pageStats, *strs) iter.Seq2[Node, error]
 	}
 	kinds := []kind{
 		{"models", c.models}, {"sources", c.sources}, {"tests", c.tests},
 		{"seeds", c.seeds}, {"snapshots", c.snapshots}, {"exposures", c.exposures},
 	}
 	seen := map[string]int{}
+	in := newStrs()
 	var partial []*PartialError
 	for _, k := range kinds {
 		st := pageStats{light: opts.WithoutCode}
-		for n, err := range k.fetch(ctx, envID, &st) {
+		first := true
+		for n, err := range k.fetch(ctx, envID, &st, in) {
 			var pe *PartialError
 			if errors.As(err, &pe) {
 				partial = append(partial, pe)
@@ -273,6 +281,12 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 			}
 			if err != nil {
 				return nil, fmt.Errorf("environment %d: fetch %s: %w", envID, k.name, err)
+			}
+			if first {
+				// Room for the whole connection at once; a total the
+				// server overstates is trimmed below.
+				snap.Assets = slices.Grow(snap.Assets, min(st.total, maxPresize))
+				first = false
 			}
 			addNode(snap, n, seen)
 		}
@@ -288,10 +302,24 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 		}
 	}
 	sortSnapshot(snap)
+	snap.Assets, snap.Columns, snap.Edges = trim(snap.Assets), trim(snap.Columns), trim(snap.Edges)
 	if len(partial) > 0 {
 		return snap, joinPartial("AppliedState", partial)
 	}
 	return snap, nil
+}
+
+// maxPresize bounds how many assets AppliedStateWith makes room for ahead
+// of time from a connection's totalCount.
+const maxPresize = 100_000
+
+// trim returns s in a slice of its own length when appending left more
+// than an eighth of it unused, so the snapshot keeps no spare capacity.
+func trim[T any](s []T) []T {
+	if cap(s)-len(s) <= len(s)/8 {
+		return s
+	}
+	return append(make([]T, 0, len(s)), s...)
 }
 
 // addNode appends a node to the snapshot; a unique ID seen before (the
@@ -327,12 +355,12 @@ func addNode(snap *catalog.Snapshot, n Node, seen map[string]int) {
 
 // sortSnapshot orders a snapshot deterministically.
 func sortSnapshot(s *catalog.Snapshot) {
-	slices.SortFunc(s.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
-	slices.SortStableFunc(s.Columns, func(a, b catalog.Column) int {
+	s.Assets = sortedStable(s.Assets, func(a, b *catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
+	s.Columns = sortedStable(s.Columns, func(a, b *catalog.Column) int {
 		return cmp.Or(strings.Compare(a.AssetUniqueID, b.AssetUniqueID), cmp.Compare(a.Ordinal, b.Ordinal),
 			strings.Compare(a.Name, b.Name))
 	})
-	slices.SortFunc(s.Edges, func(a, b catalog.Edge) int {
+	s.Edges = sortedStable(s.Edges, func(a, b *catalog.Edge) int {
 		return cmp.Or(strings.Compare(a.Downstream, b.Downstream), strings.Compare(a.Upstream, b.Upstream))
 	})
 	s.Edges = slices.Compact(s.Edges)
@@ -344,38 +372,62 @@ func sortSnapshot(s *catalog.Snapshot) {
 	})
 }
 
+// sortedStable sorts s stably by compare. Sorting a list of indices moves
+// four bytes a swap instead of a whole struct, so a list out of order is
+// returned as a new slice of exactly its length; a sorted one is returned
+// as it is.
+func sortedStable[T any](s []T, compare func(a, b *T) int) []T {
+	sorted := true
+	for i := 1; i < len(s) && sorted; i++ {
+		sorted = compare(&s[i-1], &s[i]) <= 0
+	}
+	if sorted {
+		return s
+	}
+	idx := make([]int32, len(s))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortStableFunc(idx, func(a, b int32) int { return compare(&s[a], &s[b]) })
+	out := make([]T, len(s))
+	for i, j := range idx {
+		out[i] = s[j]
+	}
+	return out
+}
+
 // baseAsset converts the EnvironmentAppliedNode fields.
-func baseAsset(b nodeBase, fallback catalog.ResourceType) catalog.Asset {
+func baseAsset(in *strs, b nodeBase, fallback catalog.ResourceType) catalog.Asset {
 	meta := normalizeJSON(b.Meta)
-	typ := catalog.ResourceType(strings.ToLower(b.ResourceType))
+	typ := catalog.ResourceType(in.lowerStr(b.ResourceType))
 	if typ == "" {
 		typ = fallback
 	}
 	return catalog.Asset{
-		UniqueID:    b.UniqueID,
+		UniqueID:    in.str(b.UniqueID),
 		Type:        typ,
-		Name:        b.Name,
-		Description: b.Description,
-		Path:        b.FilePath,
-		Tags:        nonEmpty(b.Tags),
+		Name:        in.str(b.Name),
+		Description: in.str(b.Description),
+		Path:        in.str(b.FilePath),
+		Tags:        in.list(b.Tags),
 		Meta:        meta,
-		Owner:       metaOwner(meta),
+		Owner:       in.str(metaOwner(meta)),
 		Enabled:     true,
 	}
 }
 
-func applyExec(a *catalog.Asset, e *execInfo) {
+func applyExec(in *strs, a *catalog.Asset, e *execInfo) {
 	if e == nil {
 		return
 	}
-	a.LastRunStatus = strings.ToLower(e.LastRunStatus)
+	a.LastRunStatus = in.lowerStr(e.LastRunStatus)
 	a.LastRunAt = utc(e.ExecuteCompletedAt)
 	a.LastRunID = int64(e.LastRunID)
 	a.LastJobID = int64(e.LastJobDefinitionID)
 	a.ExecutionSeconds = e.ExecutionTime
 }
 
-func columns(assetID string, c *catalogInfo) []catalog.Column {
+func columns(in *strs, assetID string, c *catalogInfo) []catalog.Column {
 	if c == nil || len(c.Columns) == 0 {
 		return nil
 	}
@@ -383,27 +435,27 @@ func columns(assetID string, c *catalogInfo) []catalog.Column {
 	for _, col := range c.Columns {
 		out = append(out, catalog.Column{
 			AssetUniqueID: assetID,
-			Name:          col.Name,
-			DataType:      col.Type,
+			Name:          in.str(col.Name),
+			DataType:      in.str(col.Type),
 			Ordinal:       max(col.Index, 0),
-			Description:   col.Description,
-			Tags:          nonEmpty(col.Tags),
+			Description:   in.str(col.Description),
+			Tags:          in.list(col.Tags),
 			Meta:          normalizeJSON(col.Meta),
-			Comment:       col.Comment,
+			Comment:       in.str(col.Comment),
 		})
 	}
 	slices.SortStableFunc(out, func(a, b catalog.Column) int { return cmp.Compare(a.Ordinal, b.Ordinal) })
 	return out
 }
 
-func parents(refs []parentRef) []string {
+func parents(in *strs, refs []parentRef) []string {
 	if len(refs) == 0 {
 		return nil
 	}
 	out := make([]string, 0, len(refs))
 	for _, r := range refs {
 		if r.UniqueID != "" {
-			out = append(out, r.UniqueID)
+			out = append(out, in.str(r.UniqueID))
 		}
 	}
 	slices.Sort(out)
@@ -415,24 +467,25 @@ func withScope(n Node, b nodeBase) Node {
 	return n
 }
 
-func modelToNode(m modelFull) Node {
-	a := baseAsset(m.nodeBase, catalog.TypeModel)
-	a.PackageName = m.PackageName
-	a.Database, a.Schema, a.Identifier = m.Database, m.Schema, m.Alias
-	a.Materialization = m.MaterializedType
-	a.Access, a.Language, a.Version, a.Group = m.Access, m.Language, m.Version, m.Group
+func modelToNode(in *strs, m modelFull) Node {
+	a := baseAsset(in, m.nodeBase, catalog.TypeModel)
+	a.PackageName = in.str(m.PackageName)
+	a.Database, a.Schema, a.Identifier = in.str(m.Database), in.str(m.Schema), in.str(m.Alias)
+	a.Materialization = in.str(m.MaterializedType)
+	a.Access, a.Language, a.Version, a.Group = in.str(m.Access), in.str(m.Language), in.str(m.Version), in.str(m.Group)
+	m.code = m.owned()
 	a.RawCode, a.CompiledCode = catalog.NewText(m.RawCode), catalog.NewText(m.CompiledCode)
-	applyExec(&a, m.ExecutionInfo)
-	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, m.Catalog), Parents: parents(m.Parents)}, m.nodeBase)
+	applyExec(in, &a, m.ExecutionInfo)
+	return withScope(Node{Asset: a, Columns: columns(in, a.UniqueID, m.Catalog), Parents: parents(in, m.Parents)}, m.nodeBase)
 }
 
-func sourceToNode(s sourceNode) Node {
-	a := baseAsset(s.nodeBase, catalog.TypeSource)
-	a.SourceName, a.Loader = s.SourceName, s.Loader
-	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Identifier
-	n := Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog)}
+func sourceToNode(in *strs, s sourceNode) Node {
+	a := baseAsset(in, s.nodeBase, catalog.TypeSource)
+	a.SourceName, a.Loader = in.str(s.SourceName), in.str(s.Loader)
+	a.Database, a.Schema, a.Identifier = in.str(s.Database), in.str(s.Schema), in.str(s.Identifier)
+	n := Node{Asset: a, Columns: columns(in, a.UniqueID, s.Catalog)}
 	f := s.Freshness
-	status := strings.ToLower(f.FreshnessStatus)
+	status := in.lowerStr(f.FreshnessStatus)
 	if status != "" && status != "unknown" {
 		n.Freshness = &catalog.Freshness{
 			SourceUniqueID: a.UniqueID,
@@ -448,31 +501,32 @@ func sourceToNode(s sourceNode) Node {
 	return withScope(n, s.nodeBase)
 }
 
-func testToNode(t testFull) Node {
-	a := baseAsset(t.nodeBase, catalog.TypeTest)
+func testToNode(in *strs, t testFull) Node {
+	a := baseAsset(in, t.nodeBase, catalog.TypeTest)
 	if t.TestType == "UNIT_TEST" && a.Type == catalog.TypeTest {
 		a.Type = catalog.TypeUnitTest
 	}
-	a.TestName, a.TestNamespace = t.TestMetadata.Name, t.TestMetadata.Namespace
-	a.TestColumnName = t.ColumnName
-	a.TestedUniqueID = t.TestedNodeUniqueID
+	a.TestName, a.TestNamespace = in.str(t.TestMetadata.Name), in.str(t.TestMetadata.Namespace)
+	a.TestColumnName = in.str(t.ColumnName)
+	a.TestedUniqueID = in.str(t.TestedNodeUniqueID)
+	t.code = t.owned()
 	a.RawCode, a.CompiledCode = catalog.NewText(t.RawCode), catalog.NewText(t.CompiledCode)
 	var cfg struct {
 		Severity string `json:"severity"`
 	}
 	if len(t.Config) > 0 && json.Unmarshal(t.Config, &cfg) == nil {
-		a.Severity = cfg.Severity
+		a.Severity = in.str(cfg.Severity)
 	}
 	e := t.ExecutionInfo
-	applyExec(&a, &e.execInfo)
-	n := Node{Asset: a, Parents: parents(t.Parents)}
+	applyExec(in, &a, &e.execInfo)
+	n := Node{Asset: a, Parents: parents(in, t.Parents)}
 	if a.LastRunStatus != "" {
 		r := &catalog.TestResult{
 			TestUniqueID:     a.UniqueID,
 			RunID:            a.LastRunID,
 			JobID:            a.LastJobID,
 			Status:           a.LastRunStatus,
-			Message:          e.LastRunError,
+			Message:          in.str(e.LastRunError),
 			ExecutedAt:       a.LastRunAt,
 			ExecutionSeconds: e.ExecutionTime,
 		}
@@ -485,32 +539,33 @@ func testToNode(t testFull) Node {
 	return withScope(n, t.nodeBase)
 }
 
-func seedToNode(s seedNode) Node {
-	a := baseAsset(s.nodeBase, catalog.TypeSeed)
-	a.PackageName = s.PackageName
-	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Alias
+func seedToNode(in *strs, s seedNode) Node {
+	a := baseAsset(in, s.nodeBase, catalog.TypeSeed)
+	a.PackageName = in.str(s.PackageName)
+	a.Database, a.Schema, a.Identifier = in.str(s.Database), in.str(s.Schema), in.str(s.Alias)
 	a.Materialization = "seed"
-	applyExec(&a, &s.ExecutionInfo)
-	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog)}, s.nodeBase)
+	applyExec(in, &a, &s.ExecutionInfo)
+	return withScope(Node{Asset: a, Columns: columns(in, a.UniqueID, s.Catalog)}, s.nodeBase)
 }
 
-func snapshotToNode(s snapshotFull) Node {
-	a := baseAsset(s.nodeBase, catalog.TypeSnapshot)
-	a.PackageName = s.PackageName
-	a.Database, a.Schema, a.Identifier = s.Database, s.Schema, s.Alias
+func snapshotToNode(in *strs, s snapshotFull) Node {
+	a := baseAsset(in, s.nodeBase, catalog.TypeSnapshot)
+	a.PackageName = in.str(s.PackageName)
+	a.Database, a.Schema, a.Identifier = in.str(s.Database), in.str(s.Schema), in.str(s.Alias)
 	a.Materialization = "snapshot"
+	s.code = s.owned()
 	a.RawCode, a.CompiledCode = catalog.NewText(s.RawCode), catalog.NewText(s.CompiledCode)
-	applyExec(&a, s.ExecutionInfo)
-	return withScope(Node{Asset: a, Columns: columns(a.UniqueID, s.Catalog), Parents: parents(s.Parents)}, s.nodeBase)
+	applyExec(in, &a, s.ExecutionInfo)
+	return withScope(Node{Asset: a, Columns: columns(in, a.UniqueID, s.Catalog), Parents: parents(in, s.Parents)}, s.nodeBase)
 }
 
-func exposureToNode(e exposureNode) Node {
-	a := baseAsset(e.nodeBase, catalog.TypeExposure)
-	a.PackageName = e.PackageName
-	a.Label, a.URL = e.Label, e.URL
-	a.ExposureType, a.Maturity = e.ExposureType, e.Maturity
-	a.Owner = cmp.Or(a.Owner, e.OwnerName, e.OwnerEmail)
-	return withScope(Node{Asset: a, Parents: parents(e.Parents)}, e.nodeBase)
+func exposureToNode(in *strs, e exposureNode) Node {
+	a := baseAsset(in, e.nodeBase, catalog.TypeExposure)
+	a.PackageName = in.str(e.PackageName)
+	a.Label, a.URL = in.str(e.Label), in.str(e.URL)
+	a.ExposureType, a.Maturity = in.str(e.ExposureType), in.str(e.Maturity)
+	a.Owner = cmp.Or(a.Owner, in.str(e.OwnerName), in.str(e.OwnerEmail))
+	return withScope(Node{Asset: a, Parents: parents(in, e.Parents)}, e.nodeBase)
 }
 
 // criteriaJSON renders freshness criteria the way dbt's manifest does:
@@ -541,17 +596,43 @@ func criteriaJSON(warn, errAfter *criteriaInfo) json.RawMessage {
 	return b
 }
 
-// normalizeJSON compacts a JSON object, returning nil for null or {}.
+// normalizeJSON compacts a JSON object, returning nil for null or {}. A
+// value already compact is returned as it is (the decoder gave it its own
+// copy); otherwise the result is a new slice of exactly its length.
 func normalizeJSON(raw json.RawMessage) json.RawMessage {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" || string(raw) == "{}" {
 		return nil
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
+	if !json.Valid(raw) {
+		return nil
+	}
+	if isCompact(raw) {
+		return raw
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(raw)))
+	if err := json.Compact(buf, raw); err != nil {
 		return nil
 	}
 	return buf.Bytes()
+}
+
+// isCompact reports whether valid JSON holds no whitespace outside strings.
+func isCompact(raw []byte) bool {
+	inString, escaped := false, false
+	for _, c := range raw {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return true
 }
 
 // metaOwner returns meta.owner when it is a string.
@@ -566,13 +647,6 @@ func metaOwner(meta json.RawMessage) string {
 		return ""
 	}
 	s, _ := m.Owner.(string)
-	return s
-}
-
-func nonEmpty(s []string) []string {
-	if len(s) == 0 {
-		return nil
-	}
 	return s
 }
 

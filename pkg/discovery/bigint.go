@@ -22,6 +22,10 @@ func (b BigInt) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON decodes a JSON number, a numeric string or null.
 func (b *BigInt) UnmarshalJSON(data []byte) error {
+	if n, ok := parseDigits(data); ok {
+		*b = BigInt(n)
+		return nil
+	}
 	data = bytes.TrimSpace(data)
 	if string(data) == "null" {
 		return nil
@@ -37,4 +41,23 @@ func (b *BigInt) UnmarshalJSON(data []byte) error {
 	}
 	*b = BigInt(n)
 	return nil
+}
+
+// parseDigits is the allocation-free path for the usual case: a plain
+// non-negative integer of at most 18 digits, quoted or not.
+func parseDigits(data []byte) (int64, bool) {
+	if len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' {
+		data = data[1 : len(data)-1]
+	}
+	if len(data) == 0 || len(data) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range data {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }

@@ -4,22 +4,29 @@
 // source freshness) and converts it to pkg/catalog types.
 //
 // Queries are built from Go structs by github.com/hasura/go-graphql-client;
-// its types never leave this package. Every response passes one error gate
-// that returns the typed errors below. The library's own retry is off:
-// retries belong to the *http.Client's transport, which the caller supplies.
+// its types never leave this package. The client POSTs them itself and
+// decodes each response as it streams in, straight into the query struct
+// (github.com/goccy/go-json), so a page is read once. Every response
+// passes one error gate that returns the typed errors below. The client
+// never retries: retries belong to the *http.Client's transport, which the
+// caller supplies.
 package discovery
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	graphql "github.com/hasura/go-graphql-client"
 	"go.uber.org/zap"
 )
@@ -37,11 +44,13 @@ const defaultTimeout = 60 * time.Second
 // Client queries the Discovery API of one dbt Cloud account. It is safe
 // for concurrent use.
 type Client struct {
-	token    string // only to scrub it from server-echoed error text
+	token    string // sent as a bearer token and scrubbed from error text
 	endpoint string
-	gql      *graphql.Client
+	hc       *http.Client
 	pageSize int
 	log      *zap.Logger
+	// docs caches each operation's GraphQL document by operation name.
+	docs sync.Map
 }
 
 // Option configures a Client.
@@ -103,14 +112,7 @@ func NewClient(endpoint, token string, opts ...Option) (*Client, error) {
 	if s.log == nil {
 		s.log = zap.NewNop()
 	}
-	auth := "Bearer " + token
-	gql := graphql.NewClient(endpoint, s.httpClient, graphql.WithRetry(0)).
-		WithRequestModifier(func(r *http.Request) {
-			r.Header.Set("Authorization", auth)
-			r.Header.Set("Accept", "application/json")
-			r.Header.Set("X-dbt-partner-source", "dbt-crawler")
-		})
-	return &Client{endpoint: endpoint, gql: gql, pageSize: s.pageSize, log: s.log.Named("discovery"), token: token}, nil
+	return &Client{endpoint: endpoint, hc: s.httpClient, pageSize: s.pageSize, log: s.log.Named("discovery"), token: token}, nil
 }
 
 func checkEndpoint(endpoint string) error {
@@ -137,63 +139,129 @@ func checkEndpoint(endpoint string) error {
 	return fmt.Errorf("discovery endpoint %s: scheme %q is not http or https", u.Redacted(), u.Scheme)
 }
 
-// query sends one operation built from q (a pointer to a query struct) and
-// decodes the response into q. It is the package's single error gate.
-func (c *Client) query(ctx context.Context, op string, q any, vars map[string]any) error {
-	data, err := c.gql.QueryRaw(ctx, q, vars, graphql.OperationName(op))
-	if err != nil {
-		return c.classify(ctx, op, data, q, err)
-	}
-	return decodeData(op, data, q)
+// maxErrorBody bounds how much of a non-2xx response body is read.
+const maxErrorBody = 1 << 20
+
+// response is a GraphQL response whose data decodes straight into the
+// operation's query struct.
+type response[Q any] struct {
+	Data   *Q          `json:"data"`
+	Errors []wireError `json:"errors"`
 }
 
-func decodeData(op string, data []byte, q any) error {
-	if len(data) == 0 || string(data) == "null" {
-		return fmt.Errorf("discovery %s: the response holds no data", op)
-	}
-	if err := json.Unmarshal(data, q); err != nil {
-		return fmt.Errorf("discovery %s: decode response: %w", op, err)
-	}
-	return nil
+// wireError is one entry of a response's "errors" array as sent.
+type wireError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions"`
+	Path       []any          `json:"path"`
 }
 
-// classify turns the library's error into this package's typed errors.
-func (c *Client) classify(ctx context.Context, op string, data []byte, q any, err error) error {
-	return c.scrubErr(c.classifyRaw(ctx, op, data, q, err))
+// requestPayload is the body of a GraphQL POST.
+type requestPayload struct {
+	Query         string         `json:"query"`
+	Variables     map[string]any `json:"variables,omitempty"`
+	OperationName string         `json:"operationName,omitempty"`
 }
 
-func (c *Client) classifyRaw(ctx context.Context, op string, data []byte, q any, err error) error {
+// query sends operation op built from q (a pointer to a query struct) and
+// decodes the response's data into q while it streams in. It is the
+// package's single error gate: every failure comes back as one of the
+// typed errors, with the token scrubbed.
+func query[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[string]any) error {
+	err := queryRaw(ctx, c, op, q, vars)
+	if err == nil {
+		return nil
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
+		// Whatever failed, the context ending is the cause to report.
 		return fmt.Errorf("discovery %s: %w", op, ctxErr)
 	}
-	var netErr graphql.NetworkError
-	if errors.As(err, &netErr) {
-		return c.statusError(op, netErr.StatusCode(), netErr.Body())
+	return c.scrubErr(err)
+}
+
+func queryRaw[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[string]any) error {
+	doc, err := c.document(op, q, vars)
+	if err != nil {
+		return fmt.Errorf("discovery %s: build query: %w", op, err)
 	}
-	var gerrs graphql.Errors
-	if !errors.As(err, &gerrs) {
+	body, err := json.Marshal(requestPayload{Query: doc, Variables: vars, OperationName: op})
+	if err != nil {
+		return fmt.Errorf("discovery %s: encode request: %w", op, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("discovery %s: build request: %w", op, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("X-dbt-partner-source", "dbt-crawler")
+	resp, err := c.hc.Do(req)
+	if err != nil {
 		return fmt.Errorf("discovery %s: %w", op, err)
 	}
-	server := make([]GraphQLError, 0, len(gerrs))
-	for _, e := range gerrs {
-		if inner := e.Unwrap(); inner != nil {
-			// Raised by the library itself: transport or decoding failure.
-			return fmt.Errorf("discovery %s: %w", op, inner)
+	defer func() {
+		// Drain what the decoder left (a trailing newline) so the
+		// connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+		_ = resp.Body.Close()
+	}()
+	switch {
+	case resp.StatusCode >= 400:
+		text, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil && len(text) == 0 {
+			text = []byte(resp.Status)
 		}
+		return c.statusError(op, resp.StatusCode, string(text))
+	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated:
+		return fmt.Errorf("discovery %s: unexpected HTTP status %s: the endpoint may not be a Discovery API", op, resp.Status)
+	}
+	var r response[Q]
+	if err := gojson.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return fmt.Errorf("discovery %s: decode response: %w", op, err)
+	}
+	if r.Data != nil {
+		*q = *r.Data
+	}
+	if len(r.Errors) == 0 {
+		if r.Data == nil {
+			return fmt.Errorf("discovery %s: the response holds no data", op)
+		}
+		return nil
+	}
+	server := make([]GraphQLError, 0, len(r.Errors))
+	for _, e := range r.Errors {
 		server = append(server, convertError(c.scrub(e.Message), e.Extensions, e.Path))
 	}
-	if len(data) > 0 && string(data) != "null" {
-		if derr := decodeData(op, data, q); derr != nil {
-			return derr
-		}
+	if r.Data != nil {
 		return &PartialError{Operation: op, Errors: server}
 	}
 	return &QueryError{Operation: op, StatusCode: http.StatusOK, Errors: server}
 }
 
+// document returns the GraphQL document of operation op, built from q's
+// type by the query builder once per client and operation.
+func (c *Client) document(op string, q any, vars map[string]any) (string, error) {
+	if doc, ok := c.docs.Load(op); ok {
+		return doc.(string), nil
+	}
+	doc, err := graphql.ConstructQuery(q, vars, graphql.OperationName(op))
+	if err != nil {
+		return "", err
+	}
+	c.docs.Store(op, doc)
+	return doc, nil
+}
+
+// convertError copies one decoded error out of the response buffer.
 func convertError(msg string, ext map[string]any, path []any) GraphQLError {
 	code, _ := ext["code"].(string)
-	return GraphQLError{Message: msg, Code: code, Path: path}
+	for i, p := range path {
+		if s, ok := p.(string); ok {
+			path[i] = strings.Clone(s)
+		}
+	}
+	return GraphQLError{Message: strings.Clone(msg), Code: strings.Clone(code), Path: path}
 }
 
 // statusError maps a non-2xx response to a typed error.
@@ -204,11 +272,7 @@ func (c *Client) statusError(op string, status int, body string) error {
 	}
 	qe := &QueryError{Operation: op, StatusCode: status}
 	var parsed struct {
-		Errors []struct {
-			Message    string         `json:"message"`
-			Extensions map[string]any `json:"extensions"`
-			Path       []any          `json:"path"`
-		} `json:"errors"`
+		Errors []wireError `json:"errors"`
 	}
 	if json.Unmarshal([]byte(body), &parsed) == nil && len(parsed.Errors) > 0 {
 		for _, e := range parsed.Errors {

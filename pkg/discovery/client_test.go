@@ -538,7 +538,8 @@ func TestBigIntDecodes(t *testing.T) {
 	}
 }
 
-func BenchmarkAppliedState(b *testing.B) {
+// BenchmarkAppliedStateEmulator includes the emulator's cost of answering.
+func BenchmarkAppliedStateEmulator(b *testing.B) {
 	ds := syntheticDataset(sizes{models: 2000, sources: 200, seeds: 20, snapshots: 20, exposures: 10})
 	srv := httptest.NewServer(dbtcloudtest.NewGraphQLHandler(ds, dbtcloudtest.GraphQLOptions{}))
 	defer srv.Close()

@@ -29,8 +29,10 @@ type fetchFunc[N any] func(ctx context.Context, first int, after string, light b
 // pageStats records how a connection was fetched.
 type pageStats struct {
 	requests int
-	light    bool
-	partial  []*PartialError
+	// total is the first page's totalCount.
+	total   int
+	light   bool
+	partial []*PartialError
 }
 
 // connHolder is a pointer to an applied-state struct holding one connection.
@@ -49,7 +51,7 @@ func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64)
 			afterVar = &after
 		}
 		vars := map[string]any{varEnvironmentID: BigInt(envID), varFirst: first, varAfter: afterVar}
-		err := c.query(ctx, op, &q, vars)
+		err := query(ctx, c, op, &q, vars)
 		var pe *PartialError
 		if err != nil && !errors.As(err, &pe) {
 			return page[N]{}, err
@@ -122,6 +124,7 @@ func paginate[N any](ctx context.Context, c *Client, op string, full fetchFunc[N
 				zap.Int("total", p.total), zap.Bool("has_next", p.hasNext))
 			if firstTotal < 0 {
 				firstTotal = p.total
+				stats.total = p.total
 			} else if p.total != firstTotal {
 				c.log.Warn("total count changed while paging; the environment is being updated",
 					zap.String("operation", op), zap.Int("was", firstTotal), zap.Int("now", p.total))

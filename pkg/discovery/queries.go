@@ -2,13 +2,17 @@ package discovery
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
 // The structs below are both the query documents (graphql tags, read by
 // the library's query builder) and the response shapes (json tags, read
-// by encoding/json, which ignores fields a response adds). Every field
-// name is checked against dbt's schema in schema_test.go.
+// by github.com/goccy/go-json, which ignores fields a response adds).
+// Every field name is checked against dbt's schema in schema_test.go.
+//
+// Decoded strings share the response's buffer: the conversions in
+// applied.go copy every string they keep (see strs).
 
 // Variable names shared by every paged query.
 const (
@@ -121,6 +125,11 @@ type testExecInfo struct {
 type code struct {
 	RawCode      string `graphql:"rawCode" json:"rawCode"`
 	CompiledCode string `graphql:"compiledCode" json:"compiledCode"`
+}
+
+// owned returns the code copied out of the response buffer.
+func (c code) owned() code {
+	return code{RawCode: strings.Clone(c.RawCode), CompiledCode: strings.Clone(c.CompiledCode)}
 }
 
 type modelLight struct {
