@@ -1313,6 +1313,16 @@ func unmarshalEntry(raw []byte, v any) error {
 	return err
 }
 
+// isEmptyObject reports whether raw is a JSON object without members.
+func isEmptyObject(raw []byte) bool {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return false
+	}
+	i = skipSpace(raw, i+1)
+	return i < len(raw) && raw[i] == '}' && skipSpace(raw, i+1) == len(raw)
+}
+
 // isObject reports whether raw holds a JSON object.
 func isObject(raw []byte) bool {
 	i := skipSpace(raw, 0)
@@ -1472,7 +1482,7 @@ func parseTime(s string) time.Time {
 // canonicalJSON re-encodes raw with sorted keys and NUL-free strings; it
 // returns nil for null, empty objects, and undecodable input.
 func canonicalJSON(raw []byte) json.RawMessage {
-	if len(raw) == 0 {
+	if len(raw) == 0 || isNull(raw) || isEmptyObject(raw) {
 		return nil
 	}
 	var v any

@@ -45,13 +45,13 @@ const (
 type stagedManifest struct {
 	meta  ArtifactMeta
 	prov  Provenance
-	nodes []ManifestNode
+	nodes []stagedNode
 	seq   int
 }
 
 type stagedCatalog struct {
 	meta   ArtifactMeta
-	tables []CatalogTable
+	tables []stagedTable
 	seq    int
 }
 
@@ -86,6 +86,9 @@ type Builder struct {
 	// strs interns the unique_ids and statuses of run results, which
 	// repeat from run to run.
 	strs strTable
+	// in stores repeated strings, JSON values and tag lists of manifests
+	// and catalogs once.
+	in interner
 }
 
 // NewBuilder returns an empty Builder for the environment scope.
@@ -105,13 +108,16 @@ func (b *Builder) decodeOpts(file string) DecodeOptions {
 // newest (by metadata.generated_at) wins for every unique_id. It returns
 // the decoder's *ArtifactError on input it cannot understand.
 func (b *Builder) AddManifest(r io.Reader, prov Provenance) error {
-	var nodes []ManifestNode
+	var nodes []stagedNode
 	meta, err := DecodeManifest(r, b.decodeOpts("manifest.json"), func(n ManifestNode) error {
-		nodes = append(nodes, n)
+		nodes = append(nodes, b.in.stage(&n))
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if cap(nodes)-len(nodes) > len(nodes)/16 {
+		nodes = slices.Clone(nodes)
 	}
 	b.seq++
 	b.manifests = append(b.manifests, stagedManifest{meta: meta, prov: prov, nodes: nodes, seq: b.seq})
@@ -133,13 +139,16 @@ func (b *Builder) ProjectName() string {
 // AddCatalog reads a catalog.json. When several catalogs are added, the
 // newest wins for every unique_id and relation.
 func (b *Builder) AddCatalog(r io.Reader) error {
-	var tables []CatalogTable
+	var tables []stagedTable
 	meta, err := DecodeCatalog(r, b.decodeOpts("catalog.json"), func(t CatalogTable) error {
-		tables = append(tables, t)
+		tables = append(tables, b.in.stageTable(&t))
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if cap(tables)-len(tables) > len(tables)/16 {
+		tables = slices.Clone(tables)
 	}
 	b.seq++
 	b.catalogs = append(b.catalogs, stagedCatalog{meta: meta, tables: tables, seq: b.seq})
@@ -200,15 +209,16 @@ type build struct {
 	snap      *Snapshot
 	adapter   string
 	quoting   Quoting
-	nodes     map[string]*ManifestNode
+	nodes     map[string]*stagedNode
 	skipped   map[string]bool // manifest ids that are not assets
 	assets    map[string]*Asset
 	order     []string
-	groups    map[string]ManifestOwner
-	tables    []CatalogTable
+	groups    map[string]string // group name -> owner
+	tables    []*stagedTable
 	tableByID map[string]int
 	sanitized int
 	distinct  map[string]int
+	tagCache  map[*string]tagSet
 }
 
 // Build merges everything added so far into a Snapshot with every slice
@@ -246,10 +256,11 @@ func (b *Builder) Build() *Snapshot {
 	st := &build{
 		b:         b,
 		snap:      &Snapshot{Scope: b.scope},
-		nodes:     map[string]*ManifestNode{},
+		nodes:     map[string]*stagedNode{},
 		skipped:   map[string]bool{},
 		assets:    map[string]*Asset{},
-		groups:    map[string]ManifestOwner{},
+		groups:    map[string]string{},
+		tagCache:  map[*string]tagSet{},
 		tableByID: map[string]int{},
 		distinct:  map[string]int{},
 	}
@@ -317,7 +328,7 @@ func (st *build) collectNodes() {
 				}
 				if n.Section == "groups" {
 					if _, ok := st.groups[n.Name]; !ok {
-						st.groups[n.Name] = n.Owner
+						st.groups[n.Name] = n.extra().Owner
 					}
 					continue
 				}
@@ -358,7 +369,8 @@ func (st *build) collectTables() {
 		for _, e := range c.meta.CatalogErrors {
 			st.warn(WarnCatalogErrors, "catalog.json reports an error: "+e)
 		}
-		for _, t := range c.tables {
+		for i := range c.tables {
+			t := &c.tables[i]
 			if _, ok := st.tableByID[t.UniqueID]; ok {
 				continue
 			}
@@ -395,7 +407,7 @@ func (st *build) chooseAdapter() {
 }
 
 // inferAdapter guesses the adapter from catalog column type names.
-func inferAdapter(tables []CatalogTable) string {
+func inferAdapter(tables []*stagedTable) string {
 	for _, t := range tables {
 		for _, c := range t.Columns {
 			switch {
@@ -420,15 +432,21 @@ func (st *build) makeAssets() {
 	}
 	slices.Sort(ids)
 	st.order = ids
-	for _, id := range ids {
-		st.assets[id] = st.makeAsset(st.nodes[id])
+	// The assets live in the snapshot's slice from the start, so finish
+	// need not copy them.
+	st.snap.Assets = make([]Asset, len(ids))
+	for i, id := range ids {
+		a := &st.snap.Assets[i]
+		st.makeAsset(a, st.nodes[id])
+		st.assets[id] = a
 	}
 }
 
 func normPath(p string) string { return strings.ReplaceAll(p, `\`, "/") }
 
-func (st *build) makeAsset(n *ManifestNode) *Asset {
-	a := &Asset{
+func (st *build) makeAsset(a *Asset, n *stagedNode) {
+	x := n.extra()
+	*a = Asset{
 		UniqueID:        st.s(n.UniqueID),
 		Type:            assetTypes[n.ResourceType],
 		Name:            st.s(n.Name),
@@ -436,57 +454,54 @@ func (st *build) makeAsset(n *ManifestNode) *Asset {
 		Description:     st.s(n.Description),
 		Database:        st.s(n.Database),
 		Schema:          st.s(n.Schema),
-		Identifier:      st.s(firstNonEmpty(n.Alias, n.Identifier)),
+		Identifier:      st.s(firstNonEmpty(n.Alias, x.Identifier)),
 		RelationName:    st.s(n.RelationName),
-		Materialization: st.s(n.Config.Materialized),
+		Materialization: st.s(n.Materialized),
 		Language:        st.s(n.Language),
-		Access:          st.s(firstNonEmpty(n.Access, n.Config.Access)),
-		Version:         st.s(n.Version),
-		Enabled:         n.Section != "disabled" && (n.Config.Enabled == nil || *n.Config.Enabled),
-		Path:            st.s(normPath(firstNonEmpty(n.OriginalFilePath, n.Path))),
+		Access:          st.s(x.Access),
+		Version:         st.s(x.Version),
+		Enabled:         n.Enabled,
+		Path:            st.s(n.Path),
 		RawCode:         n.RawCode, // repaired by the store when written
 		CompiledCode:    n.CompiledCode,
-		SourceName:      st.s(n.SourceName),
-		Loader:          st.s(n.Loader),
-		Severity:        strings.ToLower(st.s(n.Config.Severity)),
-		URL:             st.s(n.URL),
-		Label:           st.s(n.Label),
-		Group:           st.s(firstNonEmpty(n.Group, n.Config.Group)),
+		SourceName:      st.s(x.SourceName),
+		Loader:          st.s(x.Loader),
+		Severity:        strings.ToLower(st.s(n.Severity)),
+		URL:             st.s(x.URL),
+		Label:           st.s(x.Label),
+		Group:           st.s(x.Group),
 	}
 	if n.ResourceType == string(TypeSource) {
-		a.Identifier = st.s(firstNonEmpty(n.Identifier, n.Name))
+		a.Identifier = st.s(firstNonEmpty(x.Identifier, n.Name))
 	} else if a.Identifier == "" && a.Schema != "" {
 		a.Identifier = a.Name
 	}
-	if !strings.EqualFold(n.ChecksumName, "none") {
-		a.Checksum = st.s(n.Checksum)
-	}
-	a.Tags = st.tags(n.Config.Tags, n.Tags)
-	a.Meta = mergeMeta(n.Meta, n.Config.Meta)
+	a.Checksum = st.s(n.Checksum)
+	a.Tags = st.sortedTags(n.Tags)
+	a.Meta = n.Meta
 	switch a.Type {
 	case TypeTest:
-		if tm := n.TestMetadata; tm != nil {
-			a.TestName = st.s(tm.Name)
-			a.TestNamespace = st.s(tm.Namespace)
+		if n.HasTestMetadata {
+			a.TestName = st.s(x.TestName)
+			a.TestNamespace = st.s(x.TestNamespace)
 		}
-		a.TestColumnName = st.s(n.ColumnName)
-		if a.TestColumnName == "" && n.TestMetadata != nil {
-			a.TestColumnName = st.s(n.TestMetadata.ColumnName)
+		a.TestColumnName = st.s(x.ColumnName)
+		if a.TestColumnName == "" && n.HasTestMetadata {
+			a.TestColumnName = st.s(x.TestColumn)
 		}
 		a.TestedUniqueID = st.s(testedNode(n, st.nodes))
 	case TypeUnitTest:
 		a.TestedUniqueID = st.s(testedNode(n, st.nodes))
 	case TypeExposure:
-		a.ExposureType = st.s(n.Kind)
-		a.Maturity = st.s(n.Maturity)
+		a.ExposureType = st.s(x.Kind)
+		a.Maturity = st.s(x.Maturity)
 	case TypeMetric:
-		a.MetricType = st.s(n.Kind)
+		a.MetricType = st.s(x.Kind)
 	}
-	a.Owner = st.s(firstNonEmpty(ownerFromMeta(n.Meta), ownerFromMeta(n.Config.Meta), n.Owner.preferred()))
+	a.Owner = st.s(x.Owner)
 	if a.Owner == "" && a.Group != "" {
-		a.Owner = st.s(st.groups[a.Group].preferred())
+		a.Owner = st.s(st.groups[a.Group])
 	}
-	return a
 }
 
 // preferred returns the owner's email, else its name.
@@ -509,9 +524,10 @@ func (st *build) tags(lists ...[]string) []string {
 // testedNode returns the node a test is attached to: attached_node, the
 // only depends_on node, the depends_on node named in kwargs.model, or the
 // first depends_on node.
-func testedNode(n *ManifestNode, nodes map[string]*ManifestNode) string {
-	if n.AttachedNode != "" {
-		return n.AttachedNode
+func testedNode(n *stagedNode, nodes map[string]*stagedNode) string {
+	x := n.extra()
+	if x.AttachedNode != "" {
+		return x.AttachedNode
 	}
 	if len(n.DependsOn) == 1 {
 		return n.DependsOn[0]
@@ -519,8 +535,8 @@ func testedNode(n *ManifestNode, nodes map[string]*ManifestNode) string {
 	if len(n.DependsOn) == 0 {
 		return ""
 	}
-	if n.TestMetadata != nil && n.TestMetadata.Model != "" {
-		model := n.TestMetadata.Model
+	if n.HasTestMetadata && x.TestModel != "" {
+		model := x.TestModel
 		for _, dep := range n.DependsOn {
 			d, ok := nodes[dep]
 			if !ok {
@@ -528,7 +544,8 @@ func testedNode(n *ManifestNode, nodes map[string]*ManifestNode) string {
 			}
 			var needles []string
 			if d.ResourceType == string(TypeSource) {
-				needles = []string{"source('" + d.SourceName + "', '" + d.Name + "')", `source("` + d.SourceName + `", "` + d.Name + `")`}
+				src := d.extra().SourceName
+				needles = []string{"source('" + src + "', '" + d.Name + "')", `source("` + src + `", "` + d.Name + `")`}
 			} else {
 				needles = []string{"ref('" + d.Name + "')", `ref("` + d.Name + `")`}
 			}
@@ -744,14 +761,39 @@ var relationTypes = map[ResourceType]bool{TypeModel: true, TypeSeed: true, TypeS
 // seed, snapshot and source, then merges columns.
 func (st *build) match(built map[string]bool) {
 	ix := newRelationIndex(st.tables)
+	if len(st.tables) > 0 {
+		st.snap.Relations = make([]Relation, 0, len(st.tables))
+	}
+	kinds := map[string]string{} // catalog type -> RelationKind
 	for _, t := range st.tables {
+		kind, ok := kinds[t.Type]
+		if !ok {
+			kind = RelationKind(t.Type)
+			kinds[t.Type] = kind
+		}
 		rel := Relation{
 			Database: st.s(t.Database), Schema: st.s(t.Schema), Name: st.s(t.Name),
-			Kind: RelationKind(t.Type), Owner: st.s(t.Owner), Comment: st.s(t.Comment),
+			Kind: kind, Owner: st.s(t.Owner), Comment: st.s(t.Comment),
+			RowCount: t.RowCount, Bytes: t.Bytes,
 		}
-		rel.RowCount = statInt(t.Stats, "row_count", "num_rows", "rows")
-		rel.Bytes = statInt(t.Stats, "bytes", "num_bytes", "size_bytes")
 		st.snap.Relations = append(st.snap.Relations, rel)
+	}
+	nMatches, nColumns := 0, 0
+	for _, id := range st.order {
+		n := st.nodes[id]
+		if relationTypes[assetTypes[n.ResourceType]] {
+			nMatches++
+		}
+		nColumns += len(n.Columns)
+		if i, ok := st.tableByID[id]; ok {
+			nColumns = max(nColumns, nColumns-len(n.Columns)+len(st.tables[i].Columns))
+		}
+	}
+	if nMatches > 0 {
+		st.snap.Matches = make([]Match, 0, nMatches)
+	}
+	if nColumns > 0 {
+		st.snap.Columns = make([]Column, 0, nColumns)
 	}
 	for _, id := range st.order {
 		n, a := st.nodes[id], st.assets[id]
@@ -782,14 +824,14 @@ func (st *build) match(built map[string]bool) {
 		} else if i, ok := st.tableByID[id]; ok {
 			table = i // e.g. a test stored with store_failures
 		}
-		var ct *CatalogTable
+		var ct *stagedTable
 		if table >= 0 {
-			ct = &st.tables[table]
+			ct = st.tables[table]
 			if a.Owner == "" {
 				a.Owner = st.s(ct.Owner)
 			}
 		}
-		st.snap.Columns = append(st.snap.Columns, st.mergeColumns(a.UniqueID, n.Columns, ct)...)
+		st.snap.Columns = st.mergeColumns(st.snap.Columns, a.UniqueID, n.Columns, ct)
 	}
 }
 
@@ -901,13 +943,9 @@ func (st *build) applyFreshness() {
 	}
 }
 
-// finish fills assets and sorts every slice.
+// finish sorts every slice.
 func (st *build) finish() {
 	s := st.snap
-	s.Assets = make([]Asset, 0, len(st.order))
-	for _, id := range st.order {
-		s.Assets = append(s.Assets, *st.assets[id])
-	}
 	if st.sanitized > 0 {
 		s.Warnings = append(s.Warnings, Warning{Code: WarnSanitized,
 			Message: "strings with NUL bytes or invalid UTF-8 were sanitised (NUL removed, invalid bytes replaced by U+FFFD)",

@@ -10,10 +10,10 @@ import (
 // wins. It returns nil when both are empty.
 func mergeMeta(node, config json.RawMessage) json.RawMessage {
 	var a, b map[string]json.RawMessage
-	if isObject(node) {
+	if isObject(node) && !isEmptyObject(node) {
 		_ = json.Unmarshal(node, &a)
 	}
-	if isObject(config) {
+	if isObject(config) && !isEmptyObject(config) {
 		_ = json.Unmarshal(config, &b)
 	}
 	if len(a) == 0 && len(b) == 0 {
@@ -36,7 +36,7 @@ func mergeMeta(node, config json.RawMessage) json.RawMessage {
 // ownerFromMeta reads meta.owner given as a string, a list of strings or an
 // object with email or name.
 func ownerFromMeta(meta json.RawMessage) string {
-	if !isObject(meta) {
+	if !isObject(meta) || isEmptyObject(meta) {
 		return ""
 	}
 	var m struct {
@@ -68,8 +68,10 @@ func ownerFromMeta(meta json.RawMessage) string {
 // YAML columns are matched to them exactly, then case-insensitively, and
 // contribute description, tags and meta. YAML columns missing from the
 // catalog follow in declaration order with ordinal 0.
-func (st *build) mergeColumns(assetID string, yaml []ManifestColumn, table *CatalogTable) []Column {
-	var out []Column
+//
+// The columns are appended to out, which is returned.
+func (st *build) mergeColumns(out []Column, assetID string, yaml []stagedColumn, table *stagedTable) []Column {
+	first := len(out)
 	used := make([]bool, len(yaml))
 	if table != nil && len(table.Columns) > 0 {
 		shift := 0
@@ -109,8 +111,8 @@ func (st *build) mergeColumns(assetID string, yaml []ManifestColumn, table *Cata
 				used[yi] = true
 				y := yaml[yi]
 				col.Description = st.s(y.Description)
-				col.Tags = st.tags(y.Tags)
-				col.Meta = canonicalJSON(y.Meta)
+				col.Tags = st.sortedTags(y.tags())
+				col.Meta = y.meta()
 				if col.DataType == "" {
 					col.DataType = st.s(y.DataType)
 				}
@@ -119,7 +121,7 @@ func (st *build) mergeColumns(assetID string, yaml []ManifestColumn, table *Cata
 		}
 	}
 	seen := map[string]bool{}
-	for _, c := range out {
+	for _, c := range out[first:] {
 		seen[c.Name] = true
 	}
 	for i, y := range yaml {
@@ -133,8 +135,8 @@ func (st *build) mergeColumns(assetID string, yaml []ManifestColumn, table *Cata
 			Name:          name,
 			DataType:      st.s(y.DataType),
 			Description:   st.s(y.Description),
-			Tags:          st.tags(y.Tags),
-			Meta:          canonicalJSON(y.Meta),
+			Tags:          st.sortedTags(y.tags()),
+			Meta:          y.meta(),
 		})
 	}
 	return out

@@ -111,15 +111,6 @@ func defaultQuoted(adapter string) bool {
 	return adapter != "snowflake"
 }
 
-func pickQuote(vals ...*bool) *bool {
-	for _, v := range vals {
-		if v != nil {
-			return v
-		}
-	}
-	return nil
-}
-
 // relationRef is the relation a node is expected to have.
 type relationRef struct {
 	Database, Schema, Name string
@@ -131,7 +122,7 @@ type relationRef struct {
 // its relation_name when it has one, then from database, schema and
 // alias/identifier with the quoting config. The first is the node's
 // primary relation.
-func expectedRelations(n *ManifestNode, adapter string, global Quoting) []relationRef {
+func expectedRelations(n *stagedNode, adapter string, global Quoting) []relationRef {
 	var refs []relationRef
 	if parts := ParseRelationName(n.RelationName); len(parts) >= 2 && len(parts) <= 3 {
 		ref := relationRef{FromRelationName: true}
@@ -149,23 +140,28 @@ func expectedRelations(n *ManifestNode, adapter string, global Quoting) []relati
 	}
 	name := n.Alias
 	if n.ResourceType == string(TypeSource) {
-		name = firstNonEmpty(n.Identifier, n.Name)
+		name = firstNonEmpty(n.extra().Identifier, n.Name)
 	}
 	name = firstNonEmpty(name, n.Name)
 	if name == "" || n.Schema == "" {
 		return refs
 	}
 	def := defaultQuoted(adapter)
-	q := func(local, cfg, glob *bool) bool {
-		if v := pickQuote(local, cfg, glob); v != nil {
-			return *v
+	q := func(part int, glob *bool) bool {
+		for _, v := range []tri{n.Quoting[part], n.ConfigQuoting[part]} {
+			if v != 0 {
+				return v == 2
+			}
+		}
+		if glob != nil {
+			return *glob
 		}
 		return def
 	}
 	ref := relationRef{
-		Database: NormalizeIdentifier(adapter, n.Database, q(n.Quoting.Database, n.Config.Quoting.Database, global.Database)),
-		Schema:   NormalizeIdentifier(adapter, n.Schema, q(n.Quoting.Schema, n.Config.Quoting.Schema, global.Schema)),
-		Name:     NormalizeIdentifier(adapter, name, q(n.Quoting.Identifier, n.Config.Quoting.Identifier, global.Identifier)),
+		Database: NormalizeIdentifier(adapter, n.Database, q(0, global.Database)),
+		Schema:   NormalizeIdentifier(adapter, n.Schema, q(1, global.Schema)),
+		Name:     NormalizeIdentifier(adapter, name, q(2, global.Identifier)),
 	}
 	if adapter == "oracle" {
 		ref.Database = ""
@@ -184,7 +180,7 @@ type relationIndex struct {
 
 func relKey(parts ...string) string { return strings.Join(parts, "\x00") }
 
-func newRelationIndex(tables []CatalogTable) *relationIndex {
+func newRelationIndex(tables []*stagedTable) *relationIndex {
 	ix := &relationIndex{
 		exact: map[string]int{}, folded: map[string]int{},
 		exact2: map[string]int{}, folded2: map[string]int{}, byID: map[string]int{},
