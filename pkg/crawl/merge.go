@@ -15,6 +15,8 @@ import (
 // docs, metrics, semantic models, saved queries, nodes never built,
 // warehouse relations) and add run history. Assets are keyed by unique_id;
 // the newest execution wins. The result is sorted and deterministic.
+// Merge consumes base and art: the result reuses their slices, so neither
+// may be used afterwards.
 func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 	out := &catalog.Snapshot{
 		Scope:       scope,
@@ -52,20 +54,32 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 	for i := range art.Assets {
 		artByID[art.Assets[i].UniqueID] = i
 	}
+	// Merged in place in the applied state's slice: a large environment's
+	// assets are then held twice only while the artifact-only ones are
+	// appended, never three times.
 	seen := make(map[string]bool, len(base.Assets)+len(art.Assets))
-	for _, d := range base.Assets {
+	out.Assets = base.Assets
+	for j := range out.Assets {
+		d := &out.Assets[j]
 		if i, ok := artByID[d.UniqueID]; ok {
-			d = mergeAsset(d, art.Assets[i])
+			*d = mergeAsset(*d, art.Assets[i])
 		}
 		seen[d.UniqueID] = true
-		out.Assets = append(out.Assets, d)
 	}
+	extra := 0
+	for _, a := range art.Assets {
+		if !seen[a.UniqueID] {
+			extra++
+		}
+	}
+	out.Assets = slices.Grow(out.Assets, extra)
 	for _, a := range art.Assets {
 		if !seen[a.UniqueID] {
 			seen[a.UniqueID] = true
 			out.Assets = append(out.Assets, a)
 		}
 	}
+	base.Assets = nil // now out's
 	// In final order now, so the columns below come out in order too.
 	slices.SortFunc(out.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
 
