@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/dbt-crawler/dbt-crawler/internal/bench"
 	"github.com/dbt-crawler/dbt-crawler/pkg/config"
 )
+
+// goMemLimit is the syntax the Go runtime accepts in GOMEMLIMIT.
+var goMemLimit = regexp.MustCompile(`^[0-9]+(B|KiB|MiB|GiB|TiB)?$`)
 
 // cmdBench runs the benchmark scenarios (internal/bench), prints the table
 // and writes the JSON results. Missed targets are reported, not failed,
@@ -25,6 +29,7 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 	profile := fs.String("profile", "", "crawl in this process under the profiler and write CPU and allocation profiles to this directory")
 	binary := fs.String("crawler", "", "crawler binary to measure as a child process (default: this executable)")
 	strict := fs.Bool("strict", false, "exit non-zero when a target is missed")
+	memLimit := fs.String("crawler-memory-limit", "460MiB", "GOMEMLIMIT of the measured crawler, as a deployment sets it from its container limit (here a 512 MiB container, less 10%); \"off\" for the Go runtime's default")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return helpOK(err)
 	}
@@ -36,6 +41,12 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 		ProfileDir:  *profile,
 		Progress:    stderr,
 	}
+	if *memLimit != "off" {
+		if !goMemLimit.MatchString(*memLimit) {
+			return fmt.Errorf("--crawler-memory-limit %q: want a size such as 460MiB or 2GiB (B, KiB, MiB, GiB, TiB), or off", *memLimit)
+		}
+		opts.CrawlerMemoryLimit = *memLimit
+	}
 	if opts.DatabaseURL == "" {
 		opts.DatabaseURL = getenv("DATABASE_URL")
 	}
@@ -46,7 +57,7 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 		}
 		opts.CrawlerPath = exe
 	}
-	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "PG_BINDIR", "DBTC_DEBUG_HEAP_DIR"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG", "PG_BINDIR"} {
 		if v := getenv(k); v != "" {
 			opts.Environ = append(opts.Environ, k+"="+v)
 		}

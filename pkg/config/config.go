@@ -36,7 +36,7 @@ const (
 	DefaultArchiveAfter       = 2
 	DefaultMaxArtifactBytes   = 2 << 30 // 2 GiB
 	DefaultMaxJSONDepth       = 256
-	DefaultConcurrency        = 2
+	DefaultConcurrency        = 3
 	DefaultRequestTimeout     = 60 * time.Second
 	DefaultShutdownTimeout    = 30 * time.Second
 )

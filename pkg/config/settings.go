@@ -32,7 +32,7 @@ func Settings() []Setting {
 		{YAML: "database_url", Env: "DATABASE_URL", Flag: "--database-url", Default: "embedded PostgreSQL under data_dir", Description: "PostgreSQL DSN of the catalog"},
 		{YAML: "data_dir", Env: "CRAWLER_DATA_DIR", Flag: "--data-dir", Default: "~/.local/share/dbt-crawler", Description: "where the embedded database and local state live"},
 		{YAML: "archive_after", Env: "CRAWLER_ARCHIVE_AFTER", Default: "2", Description: "consecutive complete crawls an asset must be missing from before it is archived"},
-		{YAML: "concurrency", Env: "CRAWLER_CONCURRENCY", Default: "2", Description: "environments crawled at once"},
+		{YAML: "concurrency", Env: "CRAWLER_CONCURRENCY", Default: "3", Description: "environments crawled at once"},
 		{YAML: "crawl_timeout", Env: "CRAWLER_CRAWL_TIMEOUT", Default: "2h", Description: "upper bound of one crawl of one connection"},
 		{YAML: "request_timeout", Default: "60s", Description: "upper bound of one HTTP request to dbt Cloud, until response headers"},
 		{YAML: "shutdown_timeout", Default: "30s", Description: "how long SIGTERM waits for the crawl in flight before rolling it back"},

@@ -46,7 +46,7 @@ type Options struct {
 	Jobs         config.Filter
 	// IncludeDevelopment also crawls development environments.
 	IncludeDevelopment bool
-	// Concurrency is how many environments are crawled at once (default 2).
+	// Concurrency is how many environments are crawled at once (default 3).
 	Concurrency int
 	// MaxArtifactBytes and MaxJSONDepth bound every artifact decode.
 	MaxArtifactBytes int64
@@ -82,7 +82,7 @@ type Crawler struct {
 // New returns a Crawler. disc may be nil to crawl from artifacts alone.
 func New(adminClient *admin.Client, disc *discovery.Client, st *store.Store, opts Options) *Crawler {
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 2
+		opts.Concurrency = 3
 	}
 	log := opts.Logger
 	if log == nil {
