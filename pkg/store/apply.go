@@ -517,29 +517,48 @@ func (w *writer) keyTable(ctx context.Context, name string, n int, rows [][]any)
 
 // storedHashes reads key columns and the content hash of a table's rows of
 // the environment, keyed by the key columns joined with NUL.
-func (w *writer) storedHashes(ctx context.Context, sql string) (map[string][]byte, error) {
+func (w *writer) storedHashes(ctx context.Context, sql string) (map[rowKey]rowHash, error) {
 	rs, err := w.tx.Query(ctx, sql, w.envID)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := map[string][]byte{}
+	out := map[rowKey]rowHash{}
 	n := len(rs.FieldDescriptions()) - 1
+	if n > len(rowKey{}) {
+		return nil, fmt.Errorf("stored hashes: %d key columns, at most %d", n, len(rowKey{}))
+	}
 	dest := make([]any, n+1)
-	keys := make([]string, n)
+	var key rowKey
 	var hash []byte
-	for i := range keys {
-		dest[i] = &keys[i]
+	for i := range n {
+		dest[i] = &key[i]
 	}
 	dest[n] = &hash
 	for rs.Next() {
 		if err := rs.Scan(dest...); err != nil {
 			return nil, err
 		}
-		out[strings.Join(keys, "\x00")] = bytes.Clone(hash)
+		out[key] = newRowHash(hash)
 	}
 	return out, rs.Err()
 }
+
+// rowKey is the key of a row within its environment: up to three text
+// columns, the unused ones empty.
+type rowKey [3]string
+
+// rowHash is a stored content hash (the first 16 bytes of a SHA-256).
+type rowHash [16]byte
+
+func newRowHash(b []byte) rowHash {
+	var h rowHash
+	copy(h[:], b)
+	return h
+}
+
+// equal reports whether b is this hash.
+func (h rowHash) equal(b []byte) bool { return len(b) == len(h) && [16]byte(b) == h }
 
 // keepWhenEmpty lists the asset columns a thinner input must not blank out:
 // a manifest written by `dbt test` has no compiled code, an artifact-only
@@ -651,7 +670,7 @@ func (w *writer) columns(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]bool, len(w.snap.Columns))
+	seen := make(map[rowKey]bool, len(w.snap.Columns))
 	withColumns := map[string]bool{}
 	var rows [][]any
 	var fresh []int
@@ -660,7 +679,7 @@ func (w *writer) columns(ctx context.Context) error {
 	for i := range w.snap.Columns {
 		r := w.columnValues(i, buf)
 		uid, name := r[1].(string), r[2].(string)
-		key := uid + "\x00" + name
+		key := rowKey{uid, name}
 		if seen[key] {
 			continue
 		}
@@ -672,7 +691,7 @@ func (w *writer) columns(ctx context.Context) error {
 		case !ok:
 			fresh = append(fresh, i)
 			freshHash = append(freshHash, hash)
-		case !bytes.Equal(old, hash):
+		case !old.equal(hash):
 			r = append([]any(nil), r...)
 			r[len(r)-1] = hash
 			rows = append(rows, r)
@@ -713,9 +732,8 @@ func (w *writer) columns(ctx context.Context) error {
 	// this crawl) keeps the columns already stored.
 	var gone [][]any
 	for key := range existing {
-		uid, name, _ := strings.Cut(key, "\x00")
-		if withColumns[uid] && !seen[key] {
-			gone = append(gone, []any{uid, name})
+		if withColumns[key[0]] && !seen[key] {
+			gone = append(gone, []any{key[0], key[1]})
 		}
 	}
 	if len(gone) == 0 {
@@ -744,11 +762,11 @@ func (w *writer) edges(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	seen := make(map[string]bool, len(w.snap.Edges))
+	seen := make(map[rowKey]bool, len(w.snap.Edges))
 	var rows [][]any
 	for _, e := range w.snap.Edges {
 		up, down := w.str(e.Upstream), w.str(e.Downstream)
-		key := up + "\x00" + down
+		key := rowKey{up, down}
 		if seen[key] {
 			continue
 		}
@@ -770,8 +788,7 @@ func (w *writer) edges(ctx context.Context) error {
 	var gone [][]any
 	for key := range existing {
 		if !seen[key] {
-			up, down, _ := strings.Cut(key, "\x00")
-			gone = append(gone, []any{up, down})
+			gone = append(gone, []any{key[0], key[1]})
 		}
 	}
 	if len(gone) == 0 {
@@ -940,14 +957,13 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 	if err != nil {
 		return 0, err
 	}
-	seen := make(map[string]bool, len(rows))
+	seen := make(map[rowKey]bool, len(rows))
 	var changed, fresh [][]any
 	for _, r := range rows {
-		parts := make([]string, sp.nkeys)
-		for i := range parts {
-			parts[i] = r[1+i].(string)
+		var key rowKey
+		for i := range sp.nkeys {
+			key[i] = r[1+i].(string)
 		}
-		key := strings.Join(parts, "\x00")
 		if seen[key] {
 			continue
 		}
@@ -956,7 +972,7 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 		switch {
 		case !ok:
 			fresh = append(fresh, r)
-		case !bytes.Equal(old, r[len(r)-1].([]byte)):
+		case !old.equal(r[len(r)-1].([]byte)):
 			changed = append(changed, r)
 		}
 	}
@@ -993,10 +1009,9 @@ func (w *writer) upsertDiff(ctx context.Context, sp diffSpec, rows [][]any, remo
 	var gone [][]any
 	for key := range existing {
 		if !seen[key] {
-			parts := strings.Split(key, "\x00")
-			row := make([]any, len(parts))
-			for i, p := range parts {
-				row[i] = p
+			row := make([]any, sp.nkeys)
+			for i := range row {
+				row[i] = key[i]
 			}
 			gone = append(gone, row)
 		}
