@@ -73,8 +73,9 @@ type stagedSources struct {
 // Builder merges dbt artifacts of one environment into a Snapshot. It does
 // no I/O beyond reading the readers it is given. Artifacts may be added in
 // any order; an artifact that fails to decode leaves the Builder as it was.
-// Build may be called more than once. A Builder is not safe for concurrent
-// use.
+// Build may be called more than once; BuildAndRelease builds once and
+// frees the staged artifacts as it goes. A Builder is not safe for
+// concurrent use.
 type Builder struct {
 	scope     Scope
 	opts      BuildOptions
@@ -205,17 +206,30 @@ var knownNonAssets = map[string]bool{
 
 // build holds the state of one Build call.
 type build struct {
-	b         *Builder
-	snap      *Snapshot
-	adapter   string
-	quoting   Quoting
-	nodes     map[string]*stagedNode
-	skipped   map[string]bool // manifest ids that are not assets
-	assets    map[string]*Asset
+	b *Builder
+	// release is set by BuildAndRelease: each part of the Builder is
+	// dropped as soon as it has been converted.
+	release bool
+	snap    *Snapshot
+	adapter string
+	quoting Quoting
+	// haveManifest and haveCatalog say whether any manifest or catalog
+	// was added (read before the Builder is released).
+	haveManifest bool
+	haveCatalog  bool
+	nodes        map[string]*stagedNode
+	skipped      map[string]bool // manifest ids that are not assets
+	// assets maps a manifest unique_id to its position in snap.Assets,
+	// which is also its position in order.
+	assets    map[string]int32
 	order     []string
 	groups    map[string]string // group name -> owner
 	tables    []*stagedTable
 	tableByID map[string]int
+	// What match needs of the nodes, by position in order: the expected
+	// relations (of relation types only) and the YAML columns.
+	refs      [][]relationRef
+	yaml      [][]stagedColumn
 	sanitized int
 	distinct  map[string]int
 	tagCache  map[*string]tagSet
@@ -253,25 +267,49 @@ type build struct {
 //     missing_from_catalog with a Reason. Relations are every catalog
 //     table, kind from metadata.type, row count and bytes from stats.
 func (b *Builder) Build() *Snapshot {
+	return b.build(false)
+}
+
+// BuildAndRelease returns the same Snapshot as Build while releasing the
+// Builder's staged artifacts as soon as each part has been converted, so
+// that the staged form and the snapshot are not both held in full: for a
+// large project this lowers the peak heap of building by about the size
+// of the staged artifacts. The Builder must not be used afterwards; it is
+// left empty, so a later Build returns an empty snapshot.
+func (b *Builder) BuildAndRelease() *Snapshot {
+	return b.build(true)
+}
+
+// build runs the Build steps, releasing the Builder's staged state along
+// the way when release is set.
+func (b *Builder) build(release bool) *Snapshot {
 	st := &build{
-		b:         b,
-		snap:      &Snapshot{Scope: b.scope},
-		nodes:     map[string]*stagedNode{},
-		skipped:   map[string]bool{},
-		assets:    map[string]*Asset{},
-		groups:    map[string]string{},
-		tagCache:  map[*string]tagSet{},
-		tableByID: map[string]int{},
-		distinct:  map[string]int{},
+		b:            b,
+		release:      release,
+		snap:         &Snapshot{Scope: b.scope},
+		haveManifest: len(b.manifests) > 0,
+		haveCatalog:  len(b.catalogs) > 0,
+		nodes:        map[string]*stagedNode{},
+		skipped:      map[string]bool{},
+		assets:       map[string]int32{},
+		groups:       map[string]string{},
+		tagCache:     map[*string]tagSet{},
+		tableByID:    map[string]int{},
+		distinct:     map[string]int{},
+	}
+	if release {
+		b.in = interner{} // only the Add methods use it
 	}
 	st.collectNodes()
 	st.collectTables()
 	st.chooseAdapter()
+	st.keepMatchInputs()
 	st.makeAssets()
-	built := st.applyRunResults()
-	st.match(built)
 	st.makeEdges()
+	st.releaseNodes()
+	built := st.applyRunResults()
 	st.applyFreshness()
+	st.match(built)
 	st.finish()
 	return st.snap
 }
@@ -306,7 +344,8 @@ func (st *build) noteGenerated(t time.Time) {
 }
 
 // collectNodes picks one node per unique_id: the newest manifest wins;
-// within a manifest the first entry wins, enabled before disabled.
+// within a manifest the first entry wins, enabled before disabled. order
+// lists the picked unique_ids sorted.
 func (st *build) collectNodes() {
 	ms := slices.Clone(st.b.manifests)
 	slices.SortStableFunc(ms, func(a, b stagedManifest) int {
@@ -353,6 +392,11 @@ func (st *build) collectNodes() {
 			}
 		}
 	}
+	st.order = make([]string, 0, len(st.nodes))
+	for id := range st.nodes {
+		st.order = append(st.order, id)
+	}
+	slices.Sort(st.order)
 }
 
 // collectTables keeps one catalog table per unique_id and per relation,
@@ -425,20 +469,48 @@ func inferAdapter(tables []*stagedTable) string {
 	return ""
 }
 
+// makeAssets makes one asset per node, in order.
 func (st *build) makeAssets() {
-	ids := make([]string, 0, len(st.nodes))
-	for id := range st.nodes {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	st.order = ids
 	// The assets live in the snapshot's slice from the start, so finish
 	// need not copy them.
-	st.snap.Assets = make([]Asset, len(ids))
-	for i, id := range ids {
-		a := &st.snap.Assets[i]
-		st.makeAsset(a, st.nodes[id])
-		st.assets[id] = a
+	st.snap.Assets = make([]Asset, len(st.order))
+	for i, id := range st.order {
+		st.makeAsset(&st.snap.Assets[i], st.nodes[id])
+		st.assets[id] = int32(i)
+	}
+	st.groups = nil
+}
+
+// asset returns the asset of the manifest unique_id, or nil.
+func (st *build) asset(id string) *Asset {
+	i, ok := st.assets[id]
+	if !ok {
+		return nil
+	}
+	return &st.snap.Assets[i]
+}
+
+// keepMatchInputs keeps what match needs of the nodes, by position in
+// order: the expected relations and the YAML columns. It runs before the
+// assets are made, while less is held.
+func (st *build) keepMatchInputs() {
+	st.refs = make([][]relationRef, len(st.order))
+	st.yaml = make([][]stagedColumn, len(st.order))
+	for i, id := range st.order {
+		n := st.nodes[id]
+		if relationTypes[assetTypes[n.ResourceType]] {
+			st.refs[i] = slices.Clip(expectedRelations(n, st.adapter, st.quoting))
+		}
+		st.yaml[i] = n.Columns
+	}
+}
+
+// releaseNodes drops the staged manifests when releasing: nothing after
+// makeEdges reads them.
+func (st *build) releaseNodes() {
+	if st.release {
+		st.nodes = nil
+		st.b.manifests = nil
 	}
 }
 
@@ -573,18 +645,46 @@ func isCompileOnly(meta ArtifactMeta, n int, quiet bool) bool {
 	return false
 }
 
-// applyRunResults records test results and last runs, and returns the set
-// of nodes some run built successfully.
-func (st *build) applyRunResults() map[string]bool {
-	built := map[string]bool{}
+// applyRunResults records test results and last runs, and returns, by
+// asset position, whether some run built the asset successfully.
+func (st *build) applyRunResults() []bool {
+	built := make([]bool, len(st.snap.Assets))
 	strs := &st.b.strs
-	// Per strTable position: the asset it names (looked up on first use),
-	// whether built was set for it, and its test-result bucket (-1: none
-	// yet). A bucket is one asset UniqueID.
+	// Per strTable position: the asset it names plus one (0: none; looked
+	// up on first use) and its test-result bucket (-1: none yet). A bucket
+	// is one asset UniqueID.
 	n := len(strs.list)
-	ref := make([]*Asset, n)
+	ref := make([]int32, n)
 	resolved := make([]bool, n)
-	builtDone := make([]bool, n)
+	asset := func(id int32) *Asset {
+		if !resolved[id] {
+			resolved[id] = true
+			if i, ok := st.assets[strs.get(id)]; ok {
+				ref[id] = i + 1
+			}
+		}
+		if ref[id] == 0 {
+			return nil
+		}
+		return &st.snap.Assets[ref[id]-1]
+	}
+	// Size TestResults once: growing it would hold two copies.
+	nTests := 0
+	for _, run := range st.b.runs {
+		if !st.haveManifest || run.compileOnly {
+			continue
+		}
+		for i := range run.rows {
+			if a := asset(run.rows[i].id); a != nil && (a.Type == TypeTest || a.Type == TypeUnitTest) {
+				nTests++
+			}
+		}
+	}
+	var trBucket []int32
+	if nTests > 0 {
+		st.snap.TestResults = make([]TestResult, 0, nTests)
+		trBucket = make([]int32, 0, nTests)
+	}
 	bucket := make([]int32, n)
 	for i := range bucket {
 		bucket[i] = -1
@@ -599,12 +699,11 @@ func (st *build) applyRunResults() map[string]bool {
 	}
 	groups := map[runKey]uint64{}
 	seenTR := map[uint64]int32{}
-	var trBucket []int32
 	var fails []int64 // backs TestResult.Failures
 	for _, run := range st.b.runs {
 		st.noteGenerated(run.meta.GeneratedAt)
 		st.sanitized += run.meta.InvalidUTF8
-		if len(st.b.manifests) == 0 {
+		if !st.haveManifest {
 			st.warn(WarnUnknownResult, "run_results.json was added without a manifest.json; its results cannot be attached to nodes")
 			continue
 		}
@@ -624,11 +723,7 @@ func (st *build) applyRunResults() map[string]bool {
 		}
 		for i := range run.rows {
 			r := &run.rows[i]
-			if !resolved[r.id] {
-				resolved[r.id] = true
-				ref[r.id] = st.assets[strs.get(r.id)]
-			}
-			a := ref[r.id]
+			a := asset(r.id)
 			if a == nil {
 				id := strs.get(r.id)
 				if !st.skipped[id] && id != "" {
@@ -638,9 +733,8 @@ func (st *build) applyRunResults() map[string]bool {
 			}
 			at := firstTime(r.executedAt(), run.prov.FinishedAt, run.meta.GeneratedAt)
 			status := st.s(strs.get(r.status))
-			if (status == "success" || status == "pass" || status == "fail" || status == "warn") && !builtDone[r.id] {
-				builtDone[r.id] = true
-				built[a.UniqueID] = true
+			if status == "success" || status == "pass" || status == "fail" || status == "warn" {
+				built[ref[r.id]-1] = true
 			}
 			if newer(at, run.prov.RunID, a.LastRunAt, a.LastRunID) {
 				a.LastRunStatus, a.LastRunAt = status, at
@@ -689,17 +783,23 @@ func (st *build) applyRunResults() map[string]bool {
 			trBucket = append(trBucket, bk)
 		}
 	}
-	st.snap.TestResults = orderTestResults(st.snap.TestResults, trBucket, bucketIDs)
+	orderTestResults(st.snap.TestResults, trBucket, bucketIDs)
+	if st.release {
+		st.b.runs = nil
+		st.b.strs = strTable{}
+		st.skipped = nil
+	}
 	return built
 }
 
-// orderTestResults returns trs in the order finish wants (test, executed
-// at, run, invocation) without comparing unique IDs per result: results
-// are grouped by their bucket (a test's UniqueID, trs[i] is in
+// orderTestResults puts trs in the order finish wants (test, executed at,
+// run, invocation) in place, without comparing unique IDs per result:
+// results are grouped by their bucket (a test's UniqueID, trs[i] is in
 // bucket[i]), buckets ordered by ID and each bucket sorted on its own.
-func orderTestResults(trs []TestResult, bucket []int32, ids []string) []TestResult {
+// bucket is overwritten.
+func orderTestResults(trs []TestResult, bucket []int32, ids []string) {
 	if len(trs) < 2 {
-		return trs
+		return
 	}
 	byID := make([]int32, len(ids))
 	for i := range byID {
@@ -710,28 +810,36 @@ func orderTestResults(trs []TestResult, bucket []int32, ids []string) []TestResu
 	for _, b := range bucket {
 		count[b]++
 	}
-	start := make([]int, len(ids)) // by bucket: its first slot in out
+	start := make([]int, len(ids)) // by bucket: its first slot
 	pos := 0
 	for _, b := range byID {
 		start[b] = pos
 		pos += count[b]
 	}
-	out := make([]TestResult, len(trs))
+	// Turn bucket into each result's destination, then move the results
+	// along the cycles of that permutation.
 	next := slices.Clone(start)
+	dest := bucket
 	for i, b := range bucket {
-		out[next[b]] = trs[i]
+		dest[i] = int32(next[b])
 		next[b]++
+	}
+	for i := range trs {
+		for int(dest[i]) != i {
+			j := dest[i]
+			trs[i], trs[j] = trs[j], trs[i]
+			dest[i], dest[j] = dest[j], dest[i]
+		}
 	}
 	cmpRun := func(a, b TestResult) int {
 		return cmp.Or(a.ExecutedAt.Compare(b.ExecutedAt), cmp.Compare(a.RunID, b.RunID), cmp.Compare(a.InvocationID, b.InvocationID))
 	}
 	for b := range ids {
-		part := out[start[b] : start[b]+count[b]]
+		part := trs[start[b] : start[b]+count[b]]
 		if !slices.IsSortedFunc(part, cmpRun) {
 			slices.SortFunc(part, cmpRun)
 		}
 	}
-	return out
 }
 
 func firstTime(ts ...time.Time) time.Time {
@@ -758,8 +866,9 @@ func newer(at time.Time, run int64, curAt time.Time, curRun int64) bool {
 var relationTypes = map[ResourceType]bool{TypeModel: true, TypeSeed: true, TypeSnapshot: true, TypeSource: true}
 
 // match builds Relations from the catalog and a Match for every model,
-// seed, snapshot and source, then merges columns.
-func (st *build) match(built map[string]bool) {
+// seed, snapshot and source, then merges columns. built is by asset
+// position.
+func (st *build) match(built []bool) {
 	ix := newRelationIndex(st.tables)
 	if len(st.tables) > 0 {
 		st.snap.Relations = make([]Relation, 0, len(st.tables))
@@ -778,29 +887,27 @@ func (st *build) match(built map[string]bool) {
 		}
 		st.snap.Relations = append(st.snap.Relations, rel)
 	}
-	nMatches, nColumns := 0, 0
-	for _, id := range st.order {
-		n := st.nodes[id]
-		if relationTypes[assetTypes[n.ResourceType]] {
+	nMatches := 0
+	for i := range st.snap.Assets {
+		if relationTypes[st.snap.Assets[i].Type] {
 			nMatches++
-		}
-		nColumns += len(n.Columns)
-		if i, ok := st.tableByID[id]; ok {
-			nColumns = max(nColumns, nColumns-len(n.Columns)+len(st.tables[i].Columns))
 		}
 	}
 	if nMatches > 0 {
 		st.snap.Matches = make([]Match, 0, nMatches)
 	}
-	if nColumns > 0 {
-		st.snap.Columns = make([]Column, 0, nColumns)
-	}
-	for _, id := range st.order {
-		n, a := st.nodes[id], st.assets[id]
+	// First the table of every asset and the plan of its columns, so that
+	// Columns is allocated once at its final size.
+	tableOf := make([]int32, len(st.order))
+	uses := make([]int32, len(st.tables)) // assets per table
+	planEnd := make([]int32, len(st.order))
+	var plan []colPlan
+	for i, id := range st.order {
+		a := &st.snap.Assets[i]
 		table := -1
 		if relationTypes[a.Type] {
 			m := Match{UniqueID: a.UniqueID}
-			refs := expectedRelations(n, st.adapter, st.quoting)
+			refs := st.refs[i]
 			if len(refs) > 0 {
 				m.Database, m.Schema, m.Name = st.s(refs[0].Database), st.s(refs[0].Schema), st.s(refs[0].Name)
 			}
@@ -810,29 +917,64 @@ func (st *build) match(built map[string]bool) {
 			case strings.EqualFold(a.Materialization, "ephemeral"):
 				m.Status, m.Reason = MatchEphemeral, "ephemeral models build no relation"
 			default:
-				i, rule := ix.find(refs, n.UniqueID)
-				if i >= 0 {
-					table = i
-					t := st.tables[i]
+				t, rule := ix.find(refs, id)
+				if t >= 0 {
+					table = t
+					ct := st.tables[t]
 					m.Status, m.Rule = MatchMatched, rule
-					m.Database, m.Schema, m.Name = st.s(t.Database), st.s(t.Schema), st.s(t.Name)
+					m.Database, m.Schema, m.Name = st.s(ct.Database), st.s(ct.Schema), st.s(ct.Name)
 				} else {
-					m.Status, m.Reason = st.noMatch(a, refs, built[a.UniqueID])
+					m.Status, m.Reason = st.noMatch(a, refs, built[i])
 				}
 			}
 			st.snap.Matches = append(st.snap.Matches, m)
-		} else if i, ok := st.tableByID[id]; ok {
-			table = i // e.g. a test stored with store_failures
+		} else if t, ok := st.tableByID[id]; ok {
+			table = t // e.g. a test stored with store_failures
 		}
 		var ct *stagedTable
 		if table >= 0 {
 			ct = st.tables[table]
+			uses[table]++
 			if a.Owner == "" {
 				a.Owner = st.s(ct.Owner)
 			}
 		}
-		st.snap.Columns = st.mergeColumns(st.snap.Columns, a.UniqueID, n.Columns, ct)
+		tableOf[i] = int32(table)
+		plan = st.planColumns(plan, st.yaml[i], ct)
+		planEnd[i] = int32(len(plan))
 	}
+	st.refs = nil
+	tableCols := make([][]CatalogColumn, len(st.tables))
+	for t, ct := range st.tables {
+		tableCols[t] = ct.Columns
+	}
+	if st.release {
+		// Only the columns of the staged tables are read from here on.
+		st.tables, st.tableByID = nil, nil
+		st.b.catalogs = nil
+	}
+	if len(plan) > 0 {
+		st.snap.Columns = make([]Column, 0, len(plan))
+	}
+	from := int32(0)
+	for i := range st.order {
+		var cols []CatalogColumn
+		t := tableOf[i]
+		if t >= 0 {
+			cols = tableCols[t]
+		}
+		st.snap.Columns = st.makeColumns(st.snap.Columns, st.snap.Assets[i].UniqueID, st.yaml[i], cols, plan[from:planEnd[i]])
+		from = planEnd[i]
+		if st.release {
+			st.yaml[i] = nil
+			if t >= 0 {
+				if uses[t]--; uses[t] == 0 {
+					tableCols[t] = nil
+				}
+			}
+		}
+	}
+	st.yaml = nil
 }
 
 // noMatch says why an enabled, materialised node has no catalog relation.
@@ -842,7 +984,7 @@ func (st *build) noMatch(a *Asset, refs []relationRef, built bool) (MatchStatus,
 		where = strings.TrimPrefix(refs[0].Database+"."+refs[0].Schema+"."+refs[0].Name, ".")
 	}
 	switch {
-	case len(st.b.catalogs) == 0:
+	case !st.haveCatalog:
 		if a.Type == TypeSource || built {
 			return MatchMissingCatalog, "no catalog.json was provided; run `dbt docs generate` in a job to match " + where
 		}
@@ -872,34 +1014,45 @@ func statInt(stats []CatalogStat, ids ...string) *int64 {
 }
 
 // makeEdges turns depends_on and test attachments into lineage edges,
-// warning about references to nodes no manifest lists.
+// warning about references to nodes no manifest lists. Edges repeat
+// here; finish removes the repeats once sorted, which costs less than a
+// set of every edge.
 func (st *build) makeEdges() {
-	seen := map[Edge]bool{}
+	most := 0
+	for i, id := range st.order {
+		most += len(st.nodes[id].DependsOn)
+		if t := st.snap.Assets[i].Type; t == TypeTest || t == TypeUnitTest {
+			most++
+		}
+	}
+	if most == 0 {
+		return
+	}
+	edges := make([]Edge, 0, most)
 	add := func(up string, down *Asset) {
 		if up == "" || up == down.UniqueID {
 			return
 		}
-		ua, ok := st.assets[up]
-		if !ok {
+		ua := st.asset(up)
+		if ua == nil {
 			if !st.skipped[up] {
 				st.warn(WarnDanglingRef, fmt.Sprintf("%s depends on %s, which no manifest lists; the edge is dropped", down.UniqueID, clean(up)))
 			}
 			return
 		}
-		e := Edge{Upstream: ua.UniqueID, Downstream: down.UniqueID}
-		if !seen[e] {
-			seen[e] = true
-			st.snap.Edges = append(st.snap.Edges, e)
-		}
+		edges = append(edges, Edge{Upstream: ua.UniqueID, Downstream: down.UniqueID})
 	}
-	for _, id := range st.order {
-		n, a := st.nodes[id], st.assets[id]
+	for i, id := range st.order {
+		n, a := st.nodes[id], &st.snap.Assets[i]
 		for _, dep := range n.DependsOn {
 			add(dep, a)
 		}
 		if a.Type == TypeTest || a.Type == TypeUnitTest {
 			add(testedNode(n, st.nodes), a)
 		}
+	}
+	if len(edges) > 0 {
+		st.snap.Edges = edges
 	}
 }
 
@@ -913,13 +1066,13 @@ func (st *build) applyFreshness() {
 	for _, src := range st.b.sources {
 		st.noteGenerated(src.meta.GeneratedAt)
 		st.sanitized += src.meta.InvalidUTF8
-		if len(st.b.manifests) == 0 {
+		if !st.haveManifest {
 			st.warn(WarnUnknownResult, "sources.json was added without a manifest.json; its results cannot be attached to sources")
 			continue
 		}
 		for _, r := range src.results {
-			a, ok := st.assets[r.UniqueID]
-			if !ok || a.Type != TypeSource {
+			a := st.asset(r.UniqueID)
+			if a == nil || a.Type != TypeSource {
 				st.warn(WarnUnknownResult, fmt.Sprintf("sources.json has a freshness result for %s, which no manifest lists as a source; it is ignored", st.s(r.UniqueID)))
 				continue
 			}
@@ -941,6 +1094,10 @@ func (st *build) applyFreshness() {
 			})
 		}
 	}
+	if st.release {
+		st.b.sources = nil
+		st.assets = nil
+	}
 }
 
 // finish sorts every slice.
@@ -955,6 +1112,8 @@ func (st *build) finish() {
 	slices.SortFunc(s.Edges, func(a, b Edge) int {
 		return cmp.Or(cmp.Compare(a.Upstream, b.Upstream), cmp.Compare(a.Downstream, b.Downstream))
 	})
+	s.Edges = slices.Compact(s.Edges) // makeEdges leaves repeats
+
 	// applyRunResults leaves TestResults in this order; check it cheaply.
 	if byTest := func(a, b TestResult) int {
 		return cmp.Or(cmp.Compare(a.TestUniqueID, b.TestUniqueID), a.ExecutedAt.Compare(b.ExecutedAt),

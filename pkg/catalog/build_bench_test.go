@@ -93,7 +93,8 @@ func writeLargeProject(tb testing.TB, dir string, models, codeBytes int) []large
 }
 
 // addLarge adds the artifacts to a new Builder.
-func addLarge(b *testing.B, arts []largeArtifact) *catalog.Builder {
+func addLarge(b testing.TB, arts []largeArtifact) *catalog.Builder {
+	b.Helper()
 	bl := catalog.NewBuilder(catalog.Scope{}, catalog.BuildOptions{})
 	for _, a := range arts {
 		f, err := os.Open(a.path)
@@ -155,49 +156,89 @@ func (s *liveSampler) done() uint64 {
 }
 
 // BenchmarkBuildLarge adds the artifacts of one large generated
-// environment to a Builder and builds the snapshot. It reports the live
-// heap (after a full GC) holding the staged artifacts just before Build
-// (staged-MiB), the largest live heap the collector saw during a second
-// Build with GOGC=10 (build-peak-MiB), the live heap holding the Builder
-// and the snapshot (built-MiB), and the time of the adds and of the first
-// Build. The full
-// size (11,000 models of 12 KB code) runs with BENCH_HUGE=1; otherwise
-// 2,000 models of 4 KB.
+// environment to a Builder and builds the snapshot, with Build (build)
+// and with BuildAndRelease (release). It reports the live heap (after a
+// full GC) holding the staged artifacts just before building
+// (staged-MiB), the largest live heap the collector saw while building
+// with GOGC=10 (build-peak-MiB: during a second Build, or during
+// BuildAndRelease of a second Builder), the live heap afterwards
+// (built-MiB: the Builder and the snapshot, or the snapshot alone when
+// released), and the time of the adds and of building at the default
+// GOGC. The full size (11,000 models of 12 KB code) runs with
+// BENCH_HUGE=1; otherwise 2,000 models of 4 KB.
 func BenchmarkBuildLarge(b *testing.B) {
 	models, code := 2000, 4000
 	if os.Getenv("BENCH_HUGE") == "1" && !testing.Short() {
 		models, code = 11000, 12000
 	}
 	arts := writeLargeProject(b, b.TempDir(), models, code)
-	b.ReportAllocs()
-	var staged, peak, built uint64
-	var addTime, buildTime time.Duration
-	n := 0
-	for b.Loop() {
-		base := liveHeap()
+	type figures struct {
+		staged, peak, built uint64
+		add, build          time.Duration
+		n                   int
+	}
+	report := func(b *testing.B, f figures) {
+		mib := func(v uint64) float64 { return float64(v) / float64(f.n) / (1 << 20) }
+		b.ReportMetric(mib(f.staged), "staged-MiB")
+		b.ReportMetric(mib(f.peak), "build-peak-MiB")
+		b.ReportMetric(mib(f.built), "built-MiB")
+		b.ReportMetric(f.add.Seconds()/float64(f.n), "add-s")
+		b.ReportMetric(f.build.Seconds()/float64(f.n), "build-s")
+	}
+	// add adds the artifacts to a new Builder, timing it and measuring
+	// what it holds.
+	add := func(b *testing.B, f *figures, base uint64) *catalog.Builder {
 		t := time.Now()
 		bl := addLarge(b, arts)
-		addTime += time.Since(t)
-		staged += liveHeap() - base
-		t = time.Now()
-		snap := bl.Build()
-		buildTime += time.Since(t)
-		snap = nil
+		f.add += time.Since(t)
+		f.staged += liveHeap() - base
+		return bl
+	}
+	// peak builds with GOGC=10 and a sampler of the live heap.
+	peak := func(f *figures, base uint64, build func() *catalog.Snapshot) *catalog.Snapshot {
 		runtime.GC()
 		old := debug.SetGCPercent(10)
 		s := startLiveSampler()
-		snap = bl.Build()
-		peak += s.done() - base
+		snap := build()
+		f.peak += s.done() - base
 		debug.SetGCPercent(old)
-		built += liveHeap() - base
-		runtime.KeepAlive(bl)
-		runtime.KeepAlive(snap)
-		n++
+		f.built += liveHeap() - base
+		return snap
 	}
-	mib := func(v uint64) float64 { return float64(v) / float64(n) / (1 << 20) }
-	b.ReportMetric(mib(staged), "staged-MiB")
-	b.ReportMetric(mib(peak), "build-peak-MiB")
-	b.ReportMetric(mib(built), "built-MiB")
-	b.ReportMetric(addTime.Seconds()/float64(n), "add-s")
-	b.ReportMetric(buildTime.Seconds()/float64(n), "build-s")
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		var f figures
+		for b.Loop() {
+			base := liveHeap()
+			bl := add(b, &f, base)
+			t := time.Now()
+			snap := bl.Build()
+			f.build += time.Since(t)
+			snap = nil
+			snap = peak(&f, base, bl.Build)
+			runtime.KeepAlive(bl)
+			runtime.KeepAlive(snap)
+			f.n++
+		}
+		report(b, f)
+	})
+	b.Run("release", func(b *testing.B) {
+		b.ReportAllocs()
+		var f figures
+		for b.Loop() {
+			base := liveHeap()
+			bl := add(b, &f, base)
+			t := time.Now()
+			snap := bl.BuildAndRelease()
+			f.build += time.Since(t)
+			snap, bl = nil, nil
+			base = liveHeap()
+			bl = addLarge(b, arts)
+			snap = peak(&f, base, bl.BuildAndRelease)
+			runtime.KeepAlive(bl)
+			runtime.KeepAlive(snap)
+			f.n++
+		}
+		report(b, f)
+	})
 }

@@ -19,6 +19,12 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/gol
 // buildShop builds the snapshot of the hand-written fixture project.
 func buildShop(t *testing.T) *catalog.Snapshot {
 	t.Helper()
+	return shopBuilder(t).Build()
+}
+
+// shopBuilder returns a Builder holding the hand-written fixture project.
+func shopBuilder(t *testing.T) *catalog.Builder {
+	t.Helper()
 	b := catalog.NewBuilder(catalog.CoreScope("shop", "prod"), catalog.BuildOptions{})
 	open := func(name string) *os.File {
 		f, err := os.Open(filepath.Join("testdata", "shop", name))
@@ -31,7 +37,7 @@ func buildShop(t *testing.T) *catalog.Snapshot {
 	require.NoError(t, b.AddSources(open("sources.json"), catalog.Provenance{RunID: 99, JobID: 8}))
 	require.NoError(t, b.AddCatalog(open("catalog.json")))
 	require.NoError(t, b.AddManifest(open("manifest.json"), catalog.Provenance{RunID: 100, JobID: 7, FinishedAt: finished}))
-	return b.Build()
+	return b
 }
 
 func checkGolden(t *testing.T, name string, v any) {

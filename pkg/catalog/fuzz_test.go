@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -11,7 +13,8 @@ import (
 var fuzzOpts = catalog.DecodeOptions{MaxBytes: 1 << 20, MaxDepth: 64}
 
 // fuzzBuild decodes doc as kind, and when it decodes, builds a snapshot
-// from it; neither step may panic.
+// from it with Build and with BuildAndRelease; no step may panic and both
+// builds must agree.
 func fuzzBuild(t *testing.T, kind catalog.ArtifactKind, doc []byte) {
 	if err := decodeAs(kind, doc, fuzzOpts); err != nil {
 		return
@@ -31,7 +34,8 @@ func fuzzBuild(t *testing.T, kind catalog.ArtifactKind, doc []byte) {
 	if err != nil {
 		t.Fatalf("decoded once but not twice: %v", err)
 	}
-	_ = b.Build()
+	want := b.Build()
+	require.Equal(t, want, b.BuildAndRelease(), "BuildAndRelease gives what Build gives")
 }
 
 func seedFuzz(f *testing.F, file string) {

@@ -62,25 +62,23 @@ func ownerFromMeta(meta json.RawMessage) string {
 	return decodeOwner(m.Owner).preferred()
 }
 
-// mergeColumns merges the YAML columns of an asset with its catalog table.
-// Catalog columns come first in ordinal order (1-based: a table whose
-// indexes start at 0 is shifted by one) and keep the catalog's spelling;
-// YAML columns are matched to them exactly, then case-insensitively, and
-// contribute description, tags and meta. YAML columns missing from the
-// catalog follow in declaration order with ordinal 0.
-//
-// The columns are appended to out, which is returned.
-func (st *build) mergeColumns(out []Column, assetID string, yaml []stagedColumn, table *stagedTable) []Column {
-	first := len(out)
+// colPlan is one column of an asset as planColumns decides it: the
+// position of its catalog column and of its YAML column, -1 for none.
+type colPlan struct {
+	cat, yaml int32
+}
+
+// planColumns decides how the YAML columns of an asset merge with its
+// catalog table and appends one colPlan per resulting column to plan.
+// Catalog columns come first in the catalog's order, keeping the
+// catalog's spelling; YAML columns are matched to them exactly, then
+// case-insensitively, and contribute description, tags and meta. YAML
+// columns missing from the catalog follow in declaration order.
+// makeColumns turns the plan into Columns.
+func (st *build) planColumns(plan []colPlan, yaml []stagedColumn, table *stagedTable) []colPlan {
 	used := make([]bool, len(yaml))
+	var seen map[string]bool // sanitised names planned so far
 	if table != nil && len(table.Columns) > 0 {
-		shift := 0
-		for _, c := range table.Columns {
-			if c.Index == 0 {
-				shift = 1
-				break
-			}
-		}
 		exact := make(map[string]int, len(yaml))
 		folded := make(map[string]int, len(yaml))
 		for i, y := range yaml {
@@ -91,53 +89,80 @@ func (st *build) mergeColumns(out []Column, assetID string, yaml []stagedColumn,
 				folded[strings.ToLower(y.Name)] = i
 			}
 		}
-		seen := map[string]bool{}
-		for _, c := range table.Columns {
+		seen = make(map[string]bool, len(table.Columns))
+		for ci, c := range table.Columns {
 			name := st.s(c.Name)
 			if seen[name] {
 				continue
 			}
 			seen[name] = true
-			ord := c.Index + shift
-			if ord < 0 {
-				ord = 0
-			}
-			col := Column{AssetUniqueID: assetID, Name: name, DataType: st.s(c.Type), Ordinal: ord, Comment: st.s(c.Comment)}
+			p := colPlan{cat: int32(ci), yaml: -1}
 			yi, ok := exact[c.Name]
 			if !ok || used[yi] {
 				yi, ok = folded[strings.ToLower(c.Name)]
 			}
 			if ok && !used[yi] {
 				used[yi] = true
-				y := yaml[yi]
-				col.Description = st.s(y.Description)
-				col.Tags = st.sortedTags(y.tags())
-				col.Meta = y.meta()
-				if col.DataType == "" {
-					col.DataType = st.s(y.DataType)
-				}
+				p.yaml = int32(yi)
 			}
-			out = append(out, col)
+			plan = append(plan, p)
 		}
-	}
-	seen := map[string]bool{}
-	for _, c := range out[first:] {
-		seen[c.Name] = true
 	}
 	for i, y := range yaml {
 		name := st.s(y.Name)
 		if used[i] || name == "" || seen[name] {
 			continue
 		}
+		if seen == nil {
+			seen = map[string]bool{}
+		}
 		seen[name] = true
-		out = append(out, Column{
-			AssetUniqueID: assetID,
-			Name:          name,
-			DataType:      st.s(y.DataType),
-			Description:   st.s(y.Description),
-			Tags:          st.sortedTags(y.tags()),
-			Meta:          y.meta(),
-		})
+		plan = append(plan, colPlan{cat: -1, yaml: int32(i)})
+	}
+	return plan
+}
+
+// makeColumns appends the columns plan describes to out and returns it.
+// cols are the catalog table's columns: ordinals are 1-based, so columns
+// whose indexes start at 0 are shifted by one; YAML-only columns have
+// ordinal 0. Names were counted as sanitised by planColumns.
+func (st *build) makeColumns(out []Column, assetID string, yaml []stagedColumn, cols []CatalogColumn, plan []colPlan) []Column {
+	shift := 0
+	for _, c := range cols {
+		if c.Index == 0 {
+			shift = 1
+			break
+		}
+	}
+	for _, p := range plan {
+		if p.cat < 0 {
+			y := &yaml[p.yaml]
+			out = append(out, Column{
+				AssetUniqueID: assetID,
+				Name:          clean(y.Name),
+				DataType:      st.s(y.DataType),
+				Description:   st.s(y.Description),
+				Tags:          st.sortedTags(y.tags()),
+				Meta:          y.meta(),
+			})
+			continue
+		}
+		c := &cols[p.cat]
+		ord := c.Index + shift
+		if ord < 0 {
+			ord = 0
+		}
+		col := Column{AssetUniqueID: assetID, Name: clean(c.Name), DataType: st.s(c.Type), Ordinal: ord, Comment: st.s(c.Comment)}
+		if p.yaml >= 0 {
+			y := &yaml[p.yaml]
+			col.Description = st.s(y.Description)
+			col.Tags = st.sortedTags(y.tags())
+			col.Meta = y.meta()
+			if col.DataType == "" {
+				col.DataType = st.s(y.DataType)
+			}
+		}
+		out = append(out, col)
 	}
 	return out
 }

@@ -497,7 +497,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	// Build and merge.
 	t = time.Now()
 	c.progress(p.scope, "build", len(runs), 0)
-	art := builder.Build()
+	art := builder.BuildAndRelease()
 	builder = nil // the decoded manifest nodes are garbage from here on
 	snap := Merge(p.scope, base, art)
 	base, art = nil, nil
