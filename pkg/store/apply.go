@@ -2,9 +2,12 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -844,27 +847,87 @@ func (w *writer) testResults(ctx context.Context) error {
 	if err := rs.Err(); err != nil {
 		return err
 	}
-	seen := make(map[key]bool, len(w.snap.TestResults))
-	var fresh, replace [][]any
-	for _, r := range w.snap.TestResults {
+	// A snapshot's results usually come sorted by (test, run), and then a
+	// repeat is the previous entry; otherwise a set finds it.
+	results := w.snap.TestResults
+	sorted := slices.IsSortedFunc(results, func(a, b catalog.TestResult) int {
+		return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
+	})
+	var seen map[key]bool
+	if !sorted {
+		seen = make(map[key]bool, len(results))
+	}
+	var fresh []int
+	var replace [][]any
+	var prev key
+	for i := range results {
+		r := &results[i]
 		uid := w.str(r.TestUniqueID)
 		k := key{uid, r.RunID}
-		if seen[k] {
-			continue
+		if sorted {
+			if i > 0 && k == prev {
+				continue
+			}
+			prev = k
+		} else {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
 		}
-		seen[k] = true
-		row := []any{w.envID, uid, r.RunID, r.JobID, w.str(r.Status),
-			r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)}
 		replaceable, ok := existing[k]
 		switch {
 		case !ok:
-			fresh = append(fresh, row)
+			fresh = append(fresh, i)
 		case replaceable && r.InvocationID != "":
-			replace = append(replace, row)
+			replace = append(replace, []any{w.envID, uid, r.RunID, r.JobID, w.str(r.Status),
+				r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)})
 		}
 	}
 	if len(fresh) > 0 {
-		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", "test_results"}, cols, pgx.CopyFromRows(fresh))
+		// Rendered straight from the snapshot: an account's first crawl
+		// appends hundreds of thousands of results.
+		k := 0
+		n, err := w.copyRows(ctx, pgx.Identifier{"crawler", "test_results"}, cols, func(b []byte) ([]byte, bool, error) {
+			if k == len(fresh) {
+				return b, false, nil
+			}
+			r := &results[fresh[k]]
+			k++
+			uid, _ := clean(r.TestUniqueID) // counted above
+			b = strconv.AppendInt(b, w.envID, 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, uid)
+			b = append(b, '\t')
+			b = strconv.AppendInt(b, r.RunID, 10)
+			b = append(b, '\t')
+			b = strconv.AppendInt(b, r.JobID, 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, w.str(r.Status))
+			b = append(b, '\t')
+			if r.Failures == nil {
+				b = append(b, `\N`...)
+			} else {
+				b = strconv.AppendInt(b, *r.Failures, 10)
+			}
+			b = append(b, '\t')
+			b = appendCopyText(b, w.str(r.Message))
+			b = append(b, '\t')
+			if r.ExecutedAt.IsZero() {
+				b = append(b, `\N`...)
+			} else {
+				b = appendCopyTime(b, r.ExecutedAt)
+			}
+			b = append(b, '\t')
+			if r.ExecutionSeconds == 0 {
+				b = append(b, `\N`...)
+			} else {
+				b = appendCopyFloat(b, r.ExecutionSeconds)
+			}
+			b = append(b, '\t')
+			b = appendCopyText(b, w.str(r.InvocationID))
+			return append(b, '\n'), true, nil
+		})
 		if err != nil {
 			return err
 		}

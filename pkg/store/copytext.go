@@ -20,12 +20,33 @@ import (
 // values are the few Go types the writer produces; any other type is an
 // error naming it.
 func (w *writer) copyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
+	return w.copyRows(ctx, table, cols, func(b []byte) ([]byte, bool, error) {
+		if !src.Next() {
+			return b, false, src.Err()
+		}
+		vals, err := src.Values()
+		if err != nil {
+			return b, false, err
+		}
+		if len(vals) != len(cols) {
+			return b, false, fmt.Errorf("copy: row has %d values for %d columns", len(vals), len(cols))
+		}
+		b, err = appendCopyRow(b, vals)
+		return b, err == nil, err
+	})
+}
+
+// copyRows COPYs the rows next renders: each call appends one row in COPY
+// text format (fields separated by tabs, ending in a newline) and reports
+// whether it did. Writers of large tables render straight from the
+// snapshot, without a []any per row.
+func (w *writer) copyRows(ctx context.Context, table pgx.Identifier, cols []string, next func(b []byte) ([]byte, bool, error)) (int64, error) {
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
 	sql := "COPY " + table.Sanitize() + " (" + strings.Join(quoted, ", ") + ") FROM STDIN"
-	r := &copyReader{src: src, cols: len(cols)}
+	r := &copyReader{next: next}
 	tag, err := w.tx.Conn().PgConn().CopyFrom(ctx, r, sql)
 	if r.err != nil {
 		return 0, r.err
@@ -38,8 +59,7 @@ func (w *writer) copyFrom(ctx context.Context, table pgx.Identifier, cols []stri
 
 // copyReader renders rows in COPY text format as they are read.
 type copyReader struct {
-	src  pgx.CopyFromSource
-	cols int
+	next func(b []byte) ([]byte, bool, error)
 	buf  []byte
 	off  int
 	done bool
@@ -57,26 +77,16 @@ func (r *copyReader) Read(p []byte) (int, error) {
 		}
 		r.buf, r.off = r.buf[:0], 0
 		for len(r.buf) < copyChunk {
-			if !r.src.Next() {
-				r.done = true
-				if err := r.src.Err(); err != nil {
-					r.err = err
-					return 0, err
-				}
-				break
-			}
-			vals, err := r.src.Values()
+			var more bool
+			var err error
+			r.buf, more, err = r.next(r.buf)
 			if err != nil {
 				r.err = err
 				return 0, err
 			}
-			if len(vals) != r.cols {
-				r.err = fmt.Errorf("copy: row has %d values for %d columns", len(vals), r.cols)
-				return 0, r.err
-			}
-			if r.buf, err = appendCopyRow(r.buf, vals); err != nil {
-				r.err = err
-				return 0, err
+			if !more {
+				r.done = true
+				break
 			}
 		}
 		if len(r.buf) == 0 {

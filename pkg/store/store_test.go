@@ -422,3 +422,50 @@ func TestDeletingAnEnvironmentDeletesItsRows(t *testing.T) {
 		require.Equal(t, before[table], other, "%s lost rows of another environment", table)
 	}
 }
+
+// Test results are rendered straight into COPY text: every field must come
+// back as given, and repeats in the snapshot are written once.
+func TestTestResultsRoundTrip(t *testing.T) {
+	for _, sorted := range []bool{true, false} {
+		t.Run(map[bool]string{true: "sorted snapshot", false: "unsorted snapshot"}[sorted], func(t *testing.T) {
+			s := newStore(t)
+			snap := makeSnapshot(testScope, 2, 1)
+			failures := int64(3)
+			at := time.Date(2026, 5, 6, 7, 8, 9, 123456789, time.UTC)
+			full := catalog.TestResult{TestUniqueID: "test.shop.not_null_m00001_id", RunID: 9, JobID: 7, Status: "fail",
+				Failures: &failures, Message: "Got 3 results,\tconfigured\nto fail \\ if != 0", ExecutedAt: at,
+				ExecutionSeconds: 0.25, InvocationID: "inv-1"}
+			bare := catalog.TestResult{TestUniqueID: "test.shop.not_null_m00000_id", RunID: 9, JobID: 7, Status: "pass"}
+			snap.TestResults = []catalog.TestResult{bare, full, full}
+			if !sorted {
+				snap.TestResults = []catalog.TestResult{full, bare, full}
+			}
+			r, err := s.Apply(t.Context(), snap, nil)
+			require.NoError(t, err)
+			require.Equal(t, 2, r.TestResultsAdded)
+
+			var (
+				status, message, invocation string
+				gotFailures                 *int64
+				executedAt                  *time.Time
+				seconds                     *float64
+			)
+			require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT status, failures, message, executed_at, execution_seconds, invocation_id
+				FROM crawler.test_results WHERE test_unique_id = $1 AND run_id = 9`, full.TestUniqueID).
+				Scan(&status, &gotFailures, &message, &executedAt, &seconds, &invocation))
+			require.Equal(t, "fail", status)
+			require.Equal(t, int64(3), *gotFailures)
+			require.Equal(t, full.Message, message)
+			require.True(t, at.Truncate(time.Microsecond).Equal(*executedAt), "executed_at %v", executedAt)
+			require.InDelta(t, 0.25, *seconds, 0)
+			require.Equal(t, "inv-1", invocation)
+
+			require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT failures, executed_at, execution_seconds
+				FROM crawler.test_results WHERE test_unique_id = $1 AND run_id = 9`, bare.TestUniqueID).
+				Scan(&gotFailures, &executedAt, &seconds))
+			require.Nil(t, gotFailures)
+			require.Nil(t, executedAt)
+			require.Nil(t, seconds)
+		})
+	}
+}
