@@ -678,30 +678,57 @@ func (w *writer) columns(ctx context.Context) error {
 	var rows [][]any
 	var fresh []int
 	var freshHash [][]byte
-	buf := make([]any, len(columnCols))
 	for i := range w.snap.Columns {
-		r := w.columnValues(i, buf)
-		uid, name := r[1].(string), r[2].(string)
-		key := rowKey{uid, name}
+		r := w.columnRow(&w.snap.Columns[i])
+		key := rowKey{r.uid, r.name}
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		withColumns[uid] = true
-		hash := w.hashRow(r[1 : len(r)-1])
+		withColumns[r.uid] = true
+		hash := w.hashColumn(&r)
 		old, ok := existing[key]
 		switch {
 		case !ok:
 			fresh = append(fresh, i)
 			freshHash = append(freshHash, hash)
 		case !old.equal(hash):
-			r = append([]any(nil), r...)
-			r[len(r)-1] = hash
-			rows = append(rows, r)
+			rows = append(rows, []any{w.envID, r.uid, r.name, r.dataType, r.ordinal, r.description, r.tags, r.meta, r.comment, hash})
 		}
 	}
 	if len(fresh) > 0 {
-		n, err := w.copyLazy(ctx, "columns", columnCols, fresh, freshHash, w.columnValues)
+		// Rendered straight from the snapshot, rebuilt (already counted)
+		// rather than kept: an account's first crawl has ~500k columns.
+		w.quiet = true
+		k := 0
+		n, err := w.copyRows(ctx, pgx.Identifier{"crawler", "columns"}, columnCols, func(b []byte) ([]byte, bool, error) {
+			if k == len(fresh) {
+				return b, false, nil
+			}
+			r := w.columnRow(&w.snap.Columns[fresh[k]])
+			b = strconv.AppendInt(b, w.envID, 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, r.uid)
+			b = append(b, '\t')
+			b = appendCopyText(b, r.name)
+			b = append(b, '\t')
+			b = appendCopyText(b, r.dataType)
+			b = append(b, '\t')
+			b = strconv.AppendInt(b, int64(r.ordinal), 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, r.description)
+			b = append(b, '\t')
+			b = appendCopyArray(b, r.tags)
+			b = append(b, '\t')
+			b = appendCopyText(b, r.meta)
+			b = append(b, '\t')
+			b = appendCopyText(b, r.comment)
+			b = append(b, '\t')
+			b, err := appendCopyValue(b, freshHash[k])
+			k++
+			return append(b, '\n'), err == nil, err
+		})
+		w.quiet = false
 		if err != nil {
 			return err
 		}
@@ -752,12 +779,33 @@ func (w *writer) columns(ctx context.Context) error {
 	return err
 }
 
-// columnValues fills dst with the sanitised values of column i in
-// columnCols order; the hash column is left nil.
-func (w *writer) columnValues(i int, dst []any) []any {
-	c := &w.snap.Columns[i]
-	return append(dst[:0], w.envID, w.str(c.AssetUniqueID), w.str(c.Name), w.str(c.DataType), int32(c.Ordinal),
-		w.str(c.Description), w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment), nil)
+// columnRow holds a column's sanitised values, in columnCols order.
+type columnRow struct {
+	uid, name, dataType string
+	ordinal             int32
+	description         string
+	tags                []string
+	meta, comment       string
+}
+
+func (w *writer) columnRow(c *catalog.Column) columnRow {
+	return columnRow{w.str(c.AssetUniqueID), w.str(c.Name), w.str(c.DataType), int32(c.Ordinal),
+		w.str(c.Description), w.strs(c.Tags), w.json(c.Meta, "{}"), w.str(c.Comment)}
+}
+
+// hashColumn is hashRow over the row's values, without boxing each one.
+func (w *writer) hashColumn(r *columnRow) []byte {
+	h := w.h
+	h.reset()
+	h.str(r.uid)
+	h.str(r.name)
+	h.str(r.dataType)
+	h.i64(int64(r.ordinal))
+	h.str(r.description)
+	h.strs(r.tags)
+	h.str(r.meta)
+	h.str(r.comment)
+	return h.sum()
 }
 
 func (w *writer) edges(ctx context.Context) error {

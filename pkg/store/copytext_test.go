@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
 // The text COPY must store exactly what a parameterised INSERT (pgx's binary
@@ -61,4 +64,20 @@ func TestCopyTextMatchesBinary(t *testing.T) {
 		_, err := w.copyFrom(ctx, pgx.Identifier{"copy_text"}, []string{"s"}, pgx.CopyFromRows([][]any{{struct{}{}}}))
 		require.ErrorContains(t, err, "struct {}")
 	})
+}
+
+// hashColumn must give the hash hashRow gives for the same values, or every
+// stored column would look changed.
+func TestHashColumnMatchesHashRow(t *testing.T) {
+	w := newWriter(&catalog.Snapshot{}, 2)
+	for _, c := range []catalog.Column{
+		{AssetUniqueID: "model.shop.orders", Name: "id", DataType: "integer", Ordinal: 1},
+		{AssetUniqueID: "model.shop.orders", Name: "amount", DataType: "numeric", Ordinal: 300, Description: "in cents",
+			Tags: []string{"pii", ""}, Meta: json.RawMessage(`{"owner": "finance"}`), Comment: "warehouse comment"},
+		{AssetUniqueID: "model.shop.orders", Name: "bad\x00name", Tags: []string{}},
+	} {
+		r := w.columnRow(&c)
+		want := w.hashRow([]any{r.uid, r.name, r.dataType, r.ordinal, r.description, r.tags, r.meta, r.comment})
+		require.Equal(t, want, w.hashColumn(&r), c.Name)
+	}
 }
