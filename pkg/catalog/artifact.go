@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -219,6 +220,10 @@ type walker struct {
 	s        *scanner
 	meta     ArtifactMeta
 	haveMeta bool
+	// streams maps top-level keys to handlers that consume each entry
+	// straight from the scanner (see streamEntries); they take precedence
+	// over the handlers given to run.
+	streams map[string]streamFunc
 }
 
 func newWalker(r io.Reader, kind ArtifactKind, opts DecodeOptions) *walker {
@@ -325,6 +330,9 @@ func (w *walker) topValue(key string, handlers map[string]entryFunc, foreign map
 	if other, ok := foreign[key]; ok && !w.haveMeta {
 		return fmt.Errorf("%w: expected a %s but the document has the top-level key %q of a %s; pass the right file",
 			ErrWrongKind, w.kind.fileName(), key, other)
+	}
+	if h, ok := w.streams[key]; ok {
+		return w.streamEntries(key, h)
 	}
 	if h, ok := handlers[key]; ok {
 		return w.entries(key, h)
@@ -544,6 +552,16 @@ func (s *scanner) eof() error {
 // peek skips whitespace and returns the next byte without consuming it;
 // io.EOF when the input ends.
 func (s *scanner) peek() (byte, error) {
+	if s.pos < s.end {
+		if c := s.buf[s.pos]; c > ' ' {
+			return c, nil
+		}
+	}
+	return s.peekSpace()
+}
+
+// peekSpace is peek past whitespace or at the end of the buffer.
+func (s *scanner) peekSpace() (byte, error) {
 	for {
 		for s.pos < s.end {
 			c := s.buf[s.pos]
@@ -560,7 +578,12 @@ func (s *scanner) peek() (byte, error) {
 
 // peekIn is peek inside a value, where the end of input is a truncation.
 func (s *scanner) peekIn() (byte, error) {
-	c, err := s.peek()
+	if s.pos < s.end {
+		if c := s.buf[s.pos]; c > ' ' {
+			return c, nil
+		}
+	}
+	c, err := s.peekSpace()
 	if err != nil {
 		return 0, s.eof()
 	}
@@ -712,11 +735,32 @@ var plainString = func() (t [256]bool) {
 	return t
 }()
 
+// Bytes repeated across a word, for plain8.
+const (
+	ones8  = 0x0101010101010101
+	highs8 = 0x8080808080808080
+)
+
+// plain8 reports whether none of the eight bytes of x is '"', '\\' or a
+// control character (the word-at-a-time tests for a zero byte and for a
+// byte below 0x20 are exact as yes/no answers).
+func plain8(x uint64) bool {
+	q := x ^ (ones8 * '"')
+	e := x ^ (ones8 * '\\')
+	t := (q - ones8) &^ q
+	t |= (e - ones8) &^ e
+	t |= (x - ones8*0x20) &^ x
+	return t&highs8 == 0
+}
+
 // stringBody consumes a string after its opening quote.
 func (s *scanner) stringBody() error {
 	for {
 		b := s.buf[s.pos:s.end]
 		i := 0
+		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i+4 <= len(b) && plainString[b[i]] && plainString[b[i+1]] && plainString[b[i+2]] && plainString[b[i+3]] {
 			i += 4
 		}
@@ -887,11 +931,20 @@ func skipSpace(b []byte, i int) int {
 func skipString(b []byte, i int) int {
 	start := i
 	for {
-		j := bytes.IndexByte(b[i:], '"')
-		if j < 0 {
-			return len(b)
+		// Most strings are short: look at a few bytes before paying for
+		// an IndexByte call.
+		j, lim := i, min(len(b), i+16)
+		for j < lim && b[j] != '"' {
+			j++
 		}
-		i += j
+		if j == lim {
+			k := bytes.IndexByte(b[j:], '"')
+			if k < 0 {
+				return len(b)
+			}
+			j += k
+		}
+		i = j
 		k := i
 		for k > start && b[k-1] == '\\' {
 			k--

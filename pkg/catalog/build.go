@@ -110,8 +110,9 @@ func (b *Builder) decodeOpts(file string) DecodeOptions {
 // the decoder's *ArtifactError on input it cannot understand.
 func (b *Builder) AddManifest(r io.Reader, prov Provenance) error {
 	var nodes []stagedNode
-	meta, err := DecodeManifest(r, b.decodeOpts("manifest.json"), func(n ManifestNode) error {
-		nodes = append(nodes, b.in.stage(&n))
+	d := nodeDecoder{in: &b.in}
+	meta, err := streamManifest(r, b.decodeOpts("manifest.json"), &d, func(section, key string) error {
+		nodes = append(nodes, d.stage(section, key))
 		return nil
 	})
 	if err != nil {
@@ -141,8 +142,9 @@ func (b *Builder) ProjectName() string {
 // newest wins for every unique_id and relation.
 func (b *Builder) AddCatalog(r io.Reader) error {
 	var tables []stagedTable
-	meta, err := DecodeCatalog(r, b.decodeOpts("catalog.json"), func(t CatalogTable) error {
-		tables = append(tables, b.in.stageTable(&t))
+	d := tableDecoder{in: &b.in}
+	meta, err := streamCatalog(r, b.decodeOpts("catalog.json"), &d, func(key string) error {
+		tables = append(tables, d.stage(key))
 		return nil
 	})
 	if err != nil {

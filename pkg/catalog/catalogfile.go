@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"io"
@@ -23,10 +24,12 @@ type CatalogTable struct {
 	Name     string
 	Comment  string
 	Owner    string
-	// Columns are sorted by Index, then name. Index is as written (0-based
-	// on Databricks).
+	// Columns are sorted by Index, then name (then type and comment, so
+	// the order is always the same). Index is as written (0-based on
+	// Databricks).
 	Columns []CatalogColumn
-	// Stats are sorted by ID.
+	// Stats are sorted by ID (then value, label, description and include,
+	// so the order is always the same).
 	Stats []CatalogStat
 }
 
@@ -100,9 +103,7 @@ func (t *catalogTableJSON) toTable(section, key string) CatalogTable {
 		}
 		out.Columns = append(out.Columns, CatalogColumn{Name: name, Type: string(c.Type), Index: idx, Comment: string(c.Comment)})
 	}
-	slices.SortFunc(out.Columns, func(a, b CatalogColumn) int {
-		return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Name, b.Name))
-	})
+	slices.SortFunc(out.Columns, compareColumns)
 	for k, s := range t.Stats {
 		if s == nil {
 			continue
@@ -113,8 +114,32 @@ func (t *catalogTableJSON) toTable(section, key string) CatalogTable {
 		}
 		out.Stats = append(out.Stats, CatalogStat{ID: id, Label: string(s.Label), Value: s.Value, Include: bool(s.Include), Description: string(s.Description)})
 	}
-	slices.SortFunc(out.Stats, func(a, b CatalogStat) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out.Stats, compareStats)
 	return out
+}
+
+// compareColumns orders catalog columns by index, then name; the other
+// fields break ties, so that the order never depends on the map's.
+func compareColumns(a, b CatalogColumn) int {
+	return cmp.Or(cmp.Compare(a.Index, b.Index), cmp.Compare(a.Name, b.Name),
+		cmp.Compare(a.Type, b.Type), cmp.Compare(a.Comment, b.Comment))
+}
+
+// compareStats orders catalog stats by id; the other fields break ties,
+// so that the order never depends on the map's.
+func compareStats(a, b CatalogStat) int {
+	return cmp.Or(cmp.Compare(a.ID, b.ID), bytes.Compare(a.Value, b.Value), cmp.Compare(a.Label, b.Label),
+		cmp.Compare(a.Description, b.Description), compareBool(a.Include, b.Include))
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // catalogTableSpec is the field table of catalogTableJSON, built once.
@@ -125,8 +150,8 @@ var catalogTableSpec = newStructSpec(reflect.TypeFor[catalogTableJSON]())
 // returned in ArtifactMeta.CatalogErrors. Errors are as for DecodeManifest.
 func DecodeCatalog(r io.Reader, opts DecodeOptions, fn func(CatalogTable) error) (ArtifactMeta, error) {
 	w := newWalker(r, KindCatalog, opts)
-	handlers := map[string]entryFunc{}
-	for _, section := range []string{"nodes", "sources"} {
+	handlers := map[string]entryFunc{"errors": catalogErrors(w)}
+	for _, section := range catalogSections {
 		handlers[section] = func(key string, raw []byte) error {
 			if !isObject(raw) {
 				return nil
@@ -139,7 +164,23 @@ func DecodeCatalog(r io.Reader, opts DecodeOptions, fn func(CatalogTable) error)
 			return fn(t.toTable(section, key))
 		}
 	}
-	handlers["errors"] = func(_ string, raw []byte) error {
+	return w.run(handlers, catalogForeign, nil)
+}
+
+// catalogSections are the top-level catalog maps decoded table by table.
+var catalogSections = []string{"nodes", "sources"}
+
+// catalogForeign are the top-level keys that betray another artifact than
+// catalog.json.
+var catalogForeign = map[string]string{
+	"results": "run_results.json or sources.json", "macros": "manifest.json",
+	"parent_map": "manifest.json", "child_map": "manifest.json", "exposures": "manifest.json",
+}
+
+// catalogErrors returns the handler of catalog.json's errors list, which
+// collects them in w's ArtifactMeta.CatalogErrors.
+func catalogErrors(w *walker) entryFunc {
+	return func(_ string, raw []byte) error {
 		var s flexString
 		if err := s.UnmarshalJSON(raw); err == nil && s != "" {
 			w.meta.CatalogErrors = append(w.meta.CatalogErrors, clean(string(s)))
@@ -148,9 +189,4 @@ func DecodeCatalog(r io.Reader, opts DecodeOptions, fn func(CatalogTable) error)
 		}
 		return nil
 	}
-	foreign := map[string]string{
-		"results": "run_results.json or sources.json", "macros": "manifest.json",
-		"parent_map": "manifest.json", "child_map": "manifest.json", "exposures": "manifest.json",
-	}
-	return w.run(handlers, foreign, nil)
 }

@@ -380,41 +380,16 @@ var manifestSections = []string{"nodes", "sources", "exposures", "metrics", "sem
 // ErrUnsupportedVersion, ErrNoMetadata, ErrTooDeep or ErrTooLarge, or the
 // error fn returned.
 func DecodeManifest(r io.Reader, opts DecodeOptions, fn func(ManifestNode) error) (ArtifactMeta, error) {
-	w := newWalker(r, KindManifest, opts)
-	handlers := make(map[string]entryFunc, len(manifestSections)+1)
-	for _, section := range manifestSections {
-		handlers[section] = func(key string, raw []byte) error {
-			if !isObject(raw) {
-				return nil
-			}
-			var n nodeJSON
-			if err := decodeEntry(nodeSpec, &n, raw); err != nil {
-				return err
-			}
-			w.meta.Entries++
-			return fn(n.toNode(section, key))
+	return walkManifest(r, opts, func(section, key string, raw []byte) error {
+		var n nodeJSON
+		if err := decodeEntry(nodeSpec, &n, raw); err != nil {
+			return err
 		}
-	}
-	handlers["disabled"] = func(key string, raw []byte) error {
-		emit := func(b []byte) error {
-			if !isObject(b) {
-				return nil
-			}
-			var n nodeJSON
-			if err := decodeEntry(nodeSpec, &n, b); err != nil {
-				return err
-			}
-			node := n.toNode("disabled", key)
+		node := n.toNode(section, key)
+		if section == "disabled" {
 			f := false
 			node.Config.Enabled = &f
-			w.meta.Entries++
-			return fn(node)
 		}
-		if isObject(raw) { // v1: a list of nodes
-			return emit(raw)
-		}
-		return eachElement(raw, emit) // v4+: unique_id -> [node, ...]
-	}
-	foreign := map[string]string{"results": "run_results.json or sources.json", "errors": "catalog.json"}
-	return w.run(handlers, foreign, nil)
+		return fn(node)
+	})
 }

@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -129,6 +130,26 @@ func hasDuplicateOrFoldedKeys(doc []byte) bool {
 		}
 		if len(stack) > 0 && stack[len(stack)-1].obj {
 			stack[len(stack)-1].key = true
+		}
+	}
+}
+
+func TestPlain8MatchesPlainString(t *testing.T) {
+	// Every byte value at every position of a word filled with every byte
+	// value: plain8 must answer as the byte table does.
+	word := make([]byte, 8)
+	for fill := range 256 {
+		for pos := range 8 {
+			for c := range 256 {
+				for i := range word {
+					word[i] = byte(fill)
+				}
+				word[pos] = byte(c)
+				want := plainString[fill] && plainString[c]
+				if got := plain8(binary.LittleEndian.Uint64(word)); got != want {
+					require.Equal(t, want, got, "word %q", word)
+				}
+			}
 		}
 	}
 }

@@ -18,7 +18,11 @@ type interner struct {
 	strs  map[string]string
 	raws  map[string]json.RawMessage
 	lists map[string][]string
-	key   []byte // scratch for list keys
+	key   []byte // scratch for list and memo keys
+	// metas and canon remember what small meta values give (mergedMeta,
+	// canonical), keyed by their bytes.
+	metas map[string]metaMemo
+	canon map[string]json.RawMessage
 }
 
 // str returns the stored copy of s, storing s when new.
