@@ -10,7 +10,10 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
@@ -239,6 +242,10 @@ type AppliedOptions struct {
 	WithoutCode bool
 }
 
+// connectionsAtOnce is how many connections of one environment are paged
+// at the same time.
+const connectionsAtOnce = 3
+
 // AppliedStateWith is AppliedState with options.
 func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts AppliedOptions) (*catalog.Snapshot, error) {
 	var info EnvironmentInfo
@@ -267,34 +274,58 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 		{"models", c.models}, {"sources", c.sources}, {"tests", c.tests},
 		{"seeds", c.seeds}, {"snapshots", c.snapshots}, {"exposures", c.exposures},
 	}
-	seen := map[string]int{}
-	in := newStrs()
-	var partial []*PartialError
+	// The connections are paged at the same time (a few at once): each is
+	// a chain of round trips, and one after another they were the longest
+	// part of a crawl that downloads little else. Nodes are added as pages
+	// arrive; sortSnapshot puts them in order, and a unique_id belongs to
+	// one resource type, so no two connections hold the same node.
+	var (
+		mu      sync.Mutex
+		seen    = map[string]int{}
+		partial []*PartialError
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(connectionsAtOnce)
 	for _, k := range kinds {
-		st := pageStats{light: opts.WithoutCode}
-		first := true
-		for n, err := range k.fetch(ctx, envID, &st, in) {
-			var pe *PartialError
-			if errors.As(err, &pe) {
-				partial = append(partial, pe)
-				continue
+		g.Go(func() error {
+			st := pageStats{light: opts.WithoutCode}
+			in := newStrs() // per connection: strs is not safe for concurrent use
+			first := true
+			for n, err := range k.fetch(gctx, envID, &st, in) {
+				var pe *PartialError
+				if errors.As(err, &pe) {
+					mu.Lock()
+					partial = append(partial, pe)
+					mu.Unlock()
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("environment %d: fetch %s: %w", envID, k.name, err)
+				}
+				mu.Lock()
+				if first {
+					// Room for the whole connection at once; a total the
+					// server overstates is trimmed below.
+					snap.Assets = slices.Grow(snap.Assets, min(st.total, maxPresize))
+					first = false
+				}
+				addNode(snap, n, seen)
+				mu.Unlock()
 			}
-			if err != nil {
-				return nil, fmt.Errorf("environment %d: fetch %s: %w", envID, k.name, err)
+			if st.light && !opts.WithoutCode {
+				mu.Lock()
+				snap.AddWarning("discovery_light_fields",
+					fmt.Sprintf("%s were fetched without raw and compiled code: the Discovery API found the full query too complex", k.name))
+				mu.Unlock()
 			}
-			if first {
-				// Room for the whole connection at once; a total the
-				// server overstates is trimmed below.
-				snap.Assets = slices.Grow(snap.Assets, min(st.total, maxPresize))
-				first = false
-			}
-			addNode(snap, n, seen)
-		}
-		if st.light && !opts.WithoutCode {
-			snap.AddWarning("discovery_light_fields",
-				fmt.Sprintf("%s were fetched without raw and compiled code: the Discovery API found the full query too complex", k.name))
-		}
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// Partial errors in a fixed order, whatever order the pages came in.
+	slices.SortStableFunc(partial, func(a, b *PartialError) int { return strings.Compare(a.Error(), b.Error()) })
 	if len(partial) > 0 {
 		snap.Complete = false
 		for _, pe := range partial {
