@@ -170,32 +170,6 @@ func (w *writer) strs(in []string) []string {
 	return c
 }
 
-// code returns a node's code for a row: short code as its sanitised text,
-// long code as the compressed catalog.Text itself, which hashRow hashes by
-// its digest, so that comparing an unchanged row never inflates it.
-// materialize turns it into text when the row is written.
-func (w *writer) code(t catalog.Text) any {
-	if t.Compressed() {
-		return t
-	}
-	return w.str(t.String())
-}
-
-// materialize replaces the compressed code in a row about to be written
-// with its sanitised text. Its repairs are counted here: the hashing pass
-// never inflated it.
-func (w *writer) materialize(row []any) {
-	for i, v := range row {
-		if t, ok := v.(catalog.Text); ok {
-			c, changed := clean(t.String())
-			if changed {
-				w.sanitized++
-			}
-			row[i] = c
-		}
-	}
-}
-
 func (w *writer) json(raw json.RawMessage, empty string) string {
 	c, changed := cleanJSON(raw, empty)
 	if changed && !w.quiet {
@@ -348,15 +322,14 @@ func (w *writer) assets(ctx context.Context) error {
 	var rows [][]any
 	var fresh []int
 	var freshHash [][]byte
-	buf := make([]any, len(assetCols))
 	for i := range w.snap.Assets {
-		uid := w.str(w.snap.Assets[i].UniqueID)
+		a := &w.snap.Assets[i]
+		uid := w.str(a.UniqueID)
 		if seen[uid] {
 			continue // duplicates are reported by the builder; the first wins
 		}
 		seen[uid] = true
-		r := w.assetValues(i, buf)
-		hash := w.hashRow(r[1 : len(r)-1])
+		hash := w.hashAsset(a)
 		if old, ok := existing[uid]; ok && !old.pending && bytes.Equal(old.hash, hash) {
 			w.res.Unchanged++
 			continue
@@ -370,15 +343,25 @@ func (w *writer) assets(ctx context.Context) error {
 			freshHash = append(freshHash, hash)
 			continue
 		}
-		r = append([]any(nil), r...)
-		r[len(r)-1] = hash
-		w.materialize(r)
-		rows = append(rows, r)
+		w.quiet = true // counted by hashAsset
+		rows = append(rows, w.assetValues(a, hash))
+		w.quiet = false
 	}
 	// New assets go straight in with COPY: the environment's lock means no
-	// one else can have inserted them.
+	// one else can have inserted them. Rendered again from the snapshot
+	// rather than kept, so the whole batch is never held at once.
 	if len(fresh) > 0 {
-		n, err := w.copyLazy(ctx, "assets", assetCols, fresh, freshHash, w.assetValues)
+		w.quiet = true // counted by hashAsset
+		k := 0
+		n, err := w.copyRows(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, func(b []byte) ([]byte, bool, error) {
+			if k == len(fresh) {
+				return b, false, nil
+			}
+			b = w.appendAssetRow(b, &w.snap.Assets[fresh[k]], freshHash[k])
+			k++
+			return b, true, nil
+		})
+		w.quiet = false
 		if err != nil {
 			return err
 		}
@@ -468,39 +451,13 @@ func (w *writer) assets(ctx context.Context) error {
 	return rs.Err()
 }
 
-// assetValues fills dst with the sanitised values of asset i in assetCols
-// order; the hash column is left nil.
-func (w *writer) assetValues(i int, dst []any) []any {
-	a := &w.snap.Assets[i]
-	uid := w.str(a.UniqueID)
-	return append(dst[:0],
-		w.envID, uid, w.str(catalog.QualifiedName(w.snap.Scope, uid)), string(a.Type), w.str(a.Name),
-		w.str(a.PackageName), w.str(a.Description), w.str(a.Database), w.str(a.Schema),
-		w.str(a.Identifier), w.str(a.RelationName), w.str(a.Materialization), w.str(a.Language),
-		w.str(a.Access), w.str(a.Version), a.Enabled, w.str(a.Owner), w.strs(a.Tags),
-		w.json(a.Meta, "{}"), w.str(a.Path), w.code(a.RawCode), w.code(a.CompiledCode),
-		w.str(a.Checksum), w.str(a.SourceName), w.str(a.Loader), w.str(a.TestName),
-		w.str(a.TestColumnName), w.str(a.TestedUniqueID), w.str(a.Severity), w.str(a.URL),
-		w.str(a.Label), nil)
-}
-
-// copyLazy COPYs rows straight into crawler.table, rebuilding row idx[k]
-// with build when pgx asks for it and setting its hash to hashes[k].
-func (w *writer) copyLazy(ctx context.Context, table string, cols []string, idx []int, hashes [][]byte, build func(int, []any) []any) (int64, error) {
-	w.quiet = true
-	defer func() { w.quiet = false }()
-	buf := make([]any, len(cols))
-	k := 0
-	return w.copyFrom(ctx, pgx.Identifier{"crawler", table}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-		if k == len(idx) {
-			return nil, nil
-		}
-		row := build(idx[k], buf)
-		w.materialize(row)
-		row[len(row)-1] = hashes[k]
-		k++
-		return row, nil
-	}))
+// assetValues returns asset a's values with its hash, in assetCols order,
+// for a parameterised write.
+func (w *writer) assetValues(a *catalog.Asset, hash []byte) []any {
+	s := anySink{w: w, vals: make([]any, 0, len(assetCols))}
+	s.vals = append(s.vals, w.envID)
+	w.assetFields(a, &s)
+	return append(s.vals, hash)
 }
 
 // keyTable creates a transaction-scoped table of n text key columns
@@ -1230,8 +1187,6 @@ func (w *writer) hashRow(vals []any) []byte {
 			h.i64(x)
 		case *int64:
 			h.optInt(x)
-		case catalog.Text:
-			h.text(x)
 		case *float64:
 			if x == nil {
 				h.u64(0)

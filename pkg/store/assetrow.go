@@ -1,0 +1,127 @@
+package store
+
+import (
+	"strconv"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+)
+
+// fieldSink receives a row's sanitised values one by one: hashed, rendered
+// as COPY text, or collected. One walk per table (assetFields) fixes the
+// column order for all three.
+type fieldSink interface {
+	str(string)
+	strs([]string)
+	boolean(bool)
+	code(catalog.Text)
+}
+
+// assetFields walks asset a's values in assetCols order, from unique_id to
+// label: env_id and content_hash are the caller's.
+func (w *writer) assetFields(a *catalog.Asset, s fieldSink) {
+	uid := w.str(a.UniqueID)
+	s.str(uid)
+	s.str(w.str(catalog.QualifiedName(w.snap.Scope, uid)))
+	s.str(string(a.Type))
+	s.str(w.str(a.Name))
+	s.str(w.str(a.PackageName))
+	s.str(w.str(a.Description))
+	s.str(w.str(a.Database))
+	s.str(w.str(a.Schema))
+	s.str(w.str(a.Identifier))
+	s.str(w.str(a.RelationName))
+	s.str(w.str(a.Materialization))
+	s.str(w.str(a.Language))
+	s.str(w.str(a.Access))
+	s.str(w.str(a.Version))
+	s.boolean(a.Enabled)
+	s.str(w.str(a.Owner))
+	s.strs(w.strs(a.Tags))
+	s.str(w.json(a.Meta, "{}"))
+	s.str(w.str(a.Path))
+	s.code(a.RawCode)
+	s.code(a.CompiledCode)
+	s.str(w.str(a.Checksum))
+	s.str(w.str(a.SourceName))
+	s.str(w.str(a.Loader))
+	s.str(w.str(a.TestName))
+	s.str(w.str(a.TestColumnName))
+	s.str(w.str(a.TestedUniqueID))
+	s.str(w.str(a.Severity))
+	s.str(w.str(a.URL))
+	s.str(w.str(a.Label))
+}
+
+// hashSink hashes the values as hashRow would.
+type hashSink struct{ w *writer }
+
+func (s hashSink) str(v string)    { s.w.h.str(v) }
+func (s hashSink) strs(v []string) { s.w.h.strs(v) }
+func (s hashSink) boolean(v bool)  { s.w.h.boolean(v) }
+func (s hashSink) code(t catalog.Text) {
+	// Long code by its digest, never inflated; short code as its
+	// sanitised text (as hashRow hashes what writer.code gives).
+	if t.Compressed() {
+		s.w.h.text(t)
+	} else {
+		s.w.h.str(s.w.str(t.String()))
+	}
+}
+
+// copySink renders the values as COPY text fields.
+type copySink struct {
+	w *writer
+	b []byte
+}
+
+func (s *copySink) str(v string)    { s.b = append(appendCopyText(s.b, v), '\t') }
+func (s *copySink) strs(v []string) { s.b = append(appendCopyArray(s.b, v), '\t') }
+func (s *copySink) boolean(v bool) {
+	if v {
+		s.b = append(s.b, 't', '\t')
+	} else {
+		s.b = append(s.b, 'f', '\t')
+	}
+}
+func (s *copySink) code(t catalog.Text) { s.str(s.w.codeText(t)) }
+
+// anySink collects the values for a parameterised write.
+type anySink struct {
+	w    *writer
+	vals []any
+}
+
+func (s *anySink) str(v string)        { s.vals = append(s.vals, v) }
+func (s *anySink) strs(v []string)     { s.vals = append(s.vals, v) }
+func (s *anySink) boolean(v bool)      { s.vals = append(s.vals, v) }
+func (s *anySink) code(t catalog.Text) { s.vals = append(s.vals, s.w.codeText(t)) }
+
+// codeText is code as written: its sanitised text. Repairs in compressed
+// code are counted here, since hashing never inflated it.
+func (w *writer) codeText(t catalog.Text) string {
+	if !t.Compressed() {
+		return w.str(t.String())
+	}
+	c, changed := clean(t.String())
+	if changed {
+		w.sanitized++
+	}
+	return c
+}
+
+// appendAssetRow renders asset a with its hash as one COPY text row of
+// assetCols.
+func (w *writer) appendAssetRow(b []byte, a *catalog.Asset, hash []byte) []byte {
+	b = strconv.AppendInt(b, w.envID, 10)
+	s := copySink{w: w, b: append(b, '\t')}
+	w.assetFields(a, &s)
+	b, _ = appendCopyValue(s.b, hash) // []byte always encodes
+	return append(b, '\n')
+}
+
+// hashAsset returns asset a's content hash.
+func (w *writer) hashAsset(a *catalog.Asset) []byte {
+	w.h.reset()
+	w.assetFields(a, hashSink{w})
+	return w.h.sum()
+}
