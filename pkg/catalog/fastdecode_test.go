@@ -19,10 +19,11 @@ type artifactInputs struct {
 	runResults, sourceDoc []byte
 }
 
-// buildBothWays adds in to a Builder through AddManifest/AddCatalog and to
-// another through the generic decoders (DecodeManifest/DecodeCatalog and
-// staging), and returns both snapshots as JSON, or the errors. Run
-// results and sources are added the same way to both.
+// buildBothWays adds in to a Builder through AddManifest/AddCatalog/
+// AddRunResults and to another through the generic decoders
+// (DecodeManifest/DecodeCatalog/DecodeRunResults and staging), and
+// returns both snapshots as JSON, or the errors. Sources are added the
+// same way to both.
 func buildBothWays(t testing.TB, in artifactInputs, opts catalog.DecodeOptions) (fast, ref []byte, fastErr, refErr error) {
 	t.Helper()
 	build := func(reference bool) ([]byte, error) {
@@ -51,7 +52,15 @@ func buildBothWays(t testing.TB, in artifactInputs, opts catalog.DecodeOptions) 
 			}
 		}
 		if in.runResults != nil {
-			require.NoError(t, b.AddRunResults(bytes.NewReader(in.runResults), catalog.Provenance{RunID: 1}))
+			var err error
+			if reference {
+				err = b.AddRunResultsReference(bytes.NewReader(in.runResults), catalog.Provenance{RunID: 1})
+			} else {
+				err = b.AddRunResults(bytes.NewReader(in.runResults), catalog.Provenance{RunID: 1})
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		if in.sourceDoc != nil {
 			require.NoError(t, b.AddSources(bytes.NewReader(in.sourceDoc), catalog.Provenance{RunID: 1}))

@@ -124,14 +124,20 @@ func DecodeRunResults(r io.Reader, opts DecodeOptions, fn func(RunResult) error)
 // filling ArtifactMeta as DecodeRunResults documents.
 func walkRunResults(r io.Reader, opts DecodeOptions, fn func(raw []byte) error) (ArtifactMeta, error) {
 	w := newWalker(r, KindRunResults, opts)
+	return w.runRunResults(func(_ string, raw []byte) error {
+		if !isObject(raw) {
+			return nil
+		}
+		w.meta.Entries++
+		return fn(raw)
+	})
+}
+
+// runRunResults walks run_results.json: results are handed to results
+// when it is not nil (else to the stream handler w.streams names), args
+// and elapsed_time fill ArtifactMeta as DecodeRunResults documents.
+func (w *walker) runRunResults(results entryFunc) (ArtifactMeta, error) {
 	handlers := map[string]entryFunc{
-		"results": func(_ string, raw []byte) error {
-			if !isObject(raw) {
-				return nil
-			}
-			w.meta.Entries++
-			return fn(raw)
-		},
 		"args": func(key string, raw []byte) error {
 			if key == "which" || (key == "command" && w.meta.Command == "") {
 				var s flexString
@@ -140,6 +146,9 @@ func walkRunResults(r io.Reader, opts DecodeOptions, fn func(raw []byte) error) 
 			}
 			return nil
 		},
+	}
+	if results != nil {
+		handlers["results"] = results
 	}
 	scalar := func(key string, raw []byte) {
 		if key == "elapsed_time" {

@@ -14,7 +14,8 @@ import (
 )
 
 // runRowDocs are run_results.json documents exercising the corners of
-// decodeRunRow: duplicates, type mismatches, escapes, case folding.
+// rowDecoder: duplicates, type mismatches, escapes, case folding, invalid
+// UTF-8, timestamps near the shape parseUTCStamp reads.
 var runRowDocs = func() []string {
 	const head = `{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json","generated_at":"2025-03-01T10:00:00Z","invocation_id":"i"},"results":[`
 	results := []string{
@@ -36,6 +37,22 @@ var runRowDocs = func() []string {
 		`{"node":{"unique_id":"model.p.n1"},"node":null,"status":"success"}`,
 		`{"node":{"unique_id":"model.p.n1"},"node":7,"status":"success"}`,
 		`{"node":{"unique_id":5},"status":"success"}`,
+		`{"node":{"unique_id":"model.p.n1"},"node":null,"node":{},"status":"success"}`,
+		`{"node":{"unique_id":"model.p.n1"},"node":{"unique_id":7},"status":"success"}`,
+		`{"NODE":{"Unique_ID":"model.p.n1","config":{"a":[{"b":{}}]}},"status":"success"}`,
+		`{"unique_id":null,"node":{"unique_id":"model.p.n1"},"status":"success"}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2024-02-29T09:00:05Z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-02-29T09:00:05Z"},{"name":"execute","completed_at":"2025-04-31T09:00:05.5Z"},{"name":"execute","completed_at":"2025-04-30T24:00:05Z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-04-30T09:00:05.1234567891Z"},{"name":"execute","completed_at":"2025-04-30T09:00:05.Z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"0000-01-01T00:00:00Z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":" 2025-04-30T09:00:05Z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-04-30T09:00:05,25Z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-04-30t09:00:05z"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-04-30T09:00:05.000000"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-04-30T09:00:05\u005a"}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":1745999999}]}`,
+		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-04-30T09:00:05+00:00"}],"message":"SELECT 1"}`,
+		`{"unique_id":"model.p.a","message":"SELECT 1","message":"SELECT 1","message":"SELECT\u00201"}`,
 		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-03-01T09:00:05Z"}],"timing":null}`,
 		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-03-01T09:00:05Z"}],"timing":"x"}`,
 		`{"unique_id":"model.p.a","timing":[{"name":"execute","completed_at":"2025-03-01T09:00:05Z"}],"timing":[]}`,
@@ -46,6 +63,8 @@ var runRowDocs = func() []string {
 		`{"unique_id":"model.p.a","adapter_response":{"a":1},"adapter_response":{ }}`,
 		`{"unique_id":"model.p.a","adapter_response":{},"adapter_response":0}`,
 		`{"unique_id":"model.p.\xff","status":"succ\xffess","message":"\xfe"}`,
+		"{\"unique_id\":\"model.p.\xff\",\"status\":\"succ\xffess\",\"message\":\"\xfe\"}",
+		"{\"unique_id\":\"model.p.a\",\"message\":\"ok \xe2\x82\"}",
 		`{"unique_id":"model.p.a","failures":-3,"failures":null}`,
 		`{"unique_id":"model.p.a","failures":9223372036854775807,"execution_time":-0.0}`,
 		`{}`,
@@ -150,5 +169,49 @@ func FuzzDecodeRunRows(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		requireRunRowsMatch(t, doc, DecodeOptions{MaxBytes: 1 << 20, MaxDepth: 64})
+	})
+}
+
+// stampCases are completed_at values around the shape parseUTCStamp reads.
+var stampCases = []string{
+	`"2025-03-01T09:00:05Z"`, `"2025-03-01T09:00:05.1Z"`, `"2025-03-01T09:00:05.123456789Z"`,
+	`"2025-03-01T09:00:05.1234567891Z"`, `"2025-03-01T09:00:05.Z"`, `"2025-03-01T09:00:05,5Z"`,
+	`"2024-02-29T00:00:00Z"`, `"2025-02-29T00:00:00Z"`, `"2100-02-29T00:00:00Z"`, `"2000-02-29T00:00:00Z"`,
+	`"2025-04-31T00:00:00Z"`, `"2025-12-31T23:59:59.999999999Z"`, `"2025-13-01T00:00:00Z"`, `"2025-00-01T00:00:00Z"`,
+	`"2025-01-00T00:00:00Z"`, `"2025-01-01T24:00:00Z"`, `"2025-01-01T00:60:00Z"`, `"2025-01-01T00:00:60Z"`,
+	`"0000-01-01T00:00:00Z"`, `"0001-01-01T00:00:00Z"`, `"9999-12-31T23:59:59Z"`, `"2025-01-01t00:00:00Z"`,
+	`"2025-01-01T00:00:00z"`, `"2025-01-01 00:00:00Z"`, `"2025-1-01T00:00:00Z"`, `"+025-01-01T00:00:00Z"`,
+	`"2025-01-01T00:00:00"`, `"2025-01-01T00:00:00+02:00"`, `" 2025-01-01T00:00:00Z"`, `"2025-01-01T00:00:00Z "`,
+	`"2025-01-01T00:00:00.-1Z"`, `"2025-01-01T00:00:00.1e3Z"`, `"2025-01-01T00:00:00\u005a"`, `"2025-01-01T00:0a:00Z"`,
+	`"x025-01-01T00:00:00Z"`, `2025`, `null`, `""`, `"Z"`,
+}
+
+func TestParseUTCStampMatchesFlexTime(t *testing.T) {
+	for _, q := range stampCases {
+		t.Run(q, func(t *testing.T) {
+			requireStampMatches(t, []byte(q))
+		})
+	}
+}
+
+// requireStampMatches checks that parseUTCStamp, when it reads q, gives
+// what flexTime gives.
+func requireStampMatches(t *testing.T, q []byte) {
+	var want flexTime
+	require.NoError(t, want.UnmarshalJSON(q))
+	got, ok := parseUTCStamp(q)
+	if !ok {
+		return
+	}
+	require.Equal(t, want.Time, got, "%s", q)
+}
+
+func FuzzParseUTCStamp(f *testing.F) {
+	for _, q := range stampCases {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		requireStampMatches(t, []byte(`"`+s+`"`))
+		requireStampMatches(t, []byte(s))
 	})
 }
