@@ -626,25 +626,34 @@ func equalID(a, b *int64) bool {
 var columnCols = []string{"env_id", "unique_id", "name", "data_type", "ordinal", "description", "tags", "meta", "comment", "content_hash"}
 
 func (w *writer) columns(ctx context.Context) error {
-	existing, err := w.storedHashes(ctx, `SELECT unique_id, name, content_hash FROM crawler.columns WHERE env_id = $1`)
+	byAsset, err := w.storedColumns(ctx)
 	if err != nil {
 		return err
 	}
-	seen := make(map[rowKey]bool, len(w.snap.Columns))
-	withColumns := map[string]bool{}
 	var rows [][]any
 	var fresh []int
 	var freshHash [][]byte
+	var cur *assetColumns
 	for i := range w.snap.Columns {
 		r := w.columnRow(&w.snap.Columns[i])
-		key := rowKey{r.uid, r.name}
-		if seen[key] {
+		if cur == nil || cur.uid != r.uid {
+			// Columns come grouped by asset: one lookup per asset, and
+			// per column only its short name is hashed.
+			cur = byAsset[r.uid]
+			if cur == nil {
+				cur = &assetColumns{uid: r.uid}
+				byAsset[r.uid] = cur
+			}
+			if cur.seen == nil {
+				cur.seen = map[string]bool{}
+			}
+		}
+		if cur.seen[r.name] {
 			continue
 		}
-		seen[key] = true
-		withColumns[r.uid] = true
+		cur.seen[r.name] = true
 		hash := w.hashColumn(&r)
-		old, ok := existing[key]
+		old, ok := cur.stored[r.name]
 		switch {
 		case !ok:
 			fresh = append(fresh, i)
@@ -718,9 +727,14 @@ func (w *writer) columns(ctx context.Context) error {
 	// knows: an asset the snapshot gives no columns for (no catalog.json in
 	// this crawl) keeps the columns already stored.
 	var gone [][]any
-	for key := range existing {
-		if withColumns[key[0]] && !seen[key] {
-			gone = append(gone, []any{key[0], key[1]})
+	for _, ac := range byAsset {
+		if ac.seen == nil {
+			continue
+		}
+		for name := range ac.stored {
+			if !ac.seen[name] {
+				gone = append(gone, []any{ac.uid, name})
+			}
 		}
 	}
 	if len(gone) == 0 {
@@ -734,6 +748,37 @@ func (w *writer) columns(ctx context.Context) error {
 		WHERE c.env_id = $1 AND c.unique_id = g.k1 AND c.name = g.k2`, w.envID)
 	w.res.ColumnsWritten += int(tag.RowsAffected())
 	return err
+}
+
+// assetColumns is what the diff knows of one asset's columns.
+type assetColumns struct {
+	uid    string
+	stored map[string]rowHash // name -> stored content hash
+	seen   map[string]bool    // names the snapshot lists; nil when it lists none
+}
+
+// storedColumns reads the environment's stored column hashes grouped by
+// asset. Rows come in key order, so each asset's unique_id is one string.
+func (w *writer) storedColumns(ctx context.Context) (map[string]*assetColumns, error) {
+	rs, err := w.tx.Query(ctx, `SELECT unique_id, name, content_hash FROM crawler.columns WHERE env_id = $1 ORDER BY unique_id, name`, w.envID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]*assetColumns{}
+	var cur *assetColumns
+	for rs.Next() {
+		raw := rs.RawValues() // text and bytea arrive as their bytes
+		if len(raw) != 3 {
+			return nil, fmt.Errorf("stored columns: %d values in a row", len(raw))
+		}
+		if cur == nil || cur.uid != string(raw[0]) {
+			cur = &assetColumns{uid: string(raw[0]), stored: map[string]rowHash{}}
+			out[cur.uid] = cur
+		}
+		cur.stored[string(raw[1])] = newRowHash(raw[2])
+	}
+	return out, rs.Err()
 }
 
 // columnRow holds a column's sanitised values, in columnCols order.
