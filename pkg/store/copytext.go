@@ -167,7 +167,7 @@ func appendCopyValue(b []byte, v any) ([]byte, error) {
 // already removed NUL bytes and invalid UTF-8.
 func appendCopyText(b []byte, s string) []byte {
 	for {
-		i := strings.IndexAny(s, "\\\t\n\r")
+		i := indexCopyEscape(s)
 		if i < 0 {
 			return append(b, s...)
 		}
@@ -184,6 +184,33 @@ func appendCopyText(b []byte, s string) []byte {
 		}
 		s = s[i+1:]
 	}
+}
+
+// copyEscapes marks the bytes a COPY text field escapes.
+var copyEscapes = [256]bool{'\\': true, '\t': true, '\n': true, '\r': true}
+
+// indexCopyEscape returns the index of the first byte of s that COPY text
+// escapes, or -1. It tests eight bytes at a time: most values have nothing
+// to escape, and strings.IndexAny walks them a byte at a time after
+// building its set on every call.
+func indexCopyEscape(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		// A byte of w^(c*ones) is zero where w has byte c.
+		a, b, c, d := w^('\\'*ones), w^('\t'*ones), w^('\n'*ones), w^('\r'*ones)
+		if ((a-ones)&^a|(b-ones)&^b|(c-ones)&^c|(d-ones)&^d)&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if copyEscapes[s[i]] {
+			return i
+		}
+	}
+	return -1
 }
 
 // appendCopyArray renders a text[] literal with every element quoted,

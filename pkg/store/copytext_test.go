@@ -81,3 +81,27 @@ func TestHashColumnMatchesHashRow(t *testing.T) {
 		require.Equal(t, want, w.hashColumn(&r), c.Name)
 	}
 }
+
+func TestIndexCopyEscape(t *testing.T) {
+	specials := []byte{'\\', '\t', '\n', '\r'}
+	for n := 0; n < 40; n++ {
+		for pos := -1; pos < n; pos++ {
+			for _, c := range specials {
+				b := []byte(strings.Repeat("aé\x80\x7f[", 8))[:n]
+				if pos >= 0 {
+					b[pos] = c
+				}
+				s := string(b)
+				require.Equal(t, strings.IndexAny(s, "\\\t\n\r"), indexCopyEscape(s), "%q", s)
+			}
+		}
+	}
+}
+
+func FuzzIndexCopyEscape(f *testing.F) {
+	f.Add("plain")
+	f.Add("a\\b\tc\nd\re")
+	f.Fuzz(func(t *testing.T, s string) {
+		require.Equal(t, strings.IndexAny(s, "\\\t\n\r"), indexCopyEscape(s))
+	})
+}
