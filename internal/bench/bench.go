@@ -39,6 +39,7 @@ import (
 
 	"github.com/dbt-crawler/dbt-crawler/internal/pgcluster"
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+	"github.com/dbt-crawler/dbt-crawler/pkg/config"
 	"github.com/dbt-crawler/dbt-crawler/pkg/dbtcloudtest"
 )
 
@@ -425,7 +426,14 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 	}
 
 	r.progress("%s: crawled in %.1fs; measuring the floor", name, res.WallSeconds)
-	dl, n, err := replayDownload(ctx, emu.floor.URL, reqs, 2)
+	// The crawl started on an idle server; so does its floor. Writing 1.4M
+	// rows wakes autovacuum, which otherwise competes with the floor's COPY
+	// (and with the emulator) for the same two cores.
+	if waited := settle(ctx, conn); waited > time.Second {
+		r.progress("%s: waited %.0fs for autovacuum to finish", name, waited.Seconds())
+	}
+	// As many at a time as the crawler crawls environments.
+	dl, n, err := replayDownload(ctx, emu.floor.URL, reqs, config.DefaultConcurrency)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", name, err)
 	}

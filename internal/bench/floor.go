@@ -231,3 +231,24 @@ func substitute(sql string, m mark) string {
 	}
 	return sql
 }
+
+// settle waits (at most a minute) until no autovacuum worker is busy, then
+// asks for a checkpoint, so that the floor is measured on an idle server.
+// A role that may not checkpoint (an external server) skips that step.
+func settle(ctx context.Context, conn *pgx.Conn) time.Duration {
+	start := time.Now()
+	for time.Since(start) < time.Minute {
+		var busy int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND state <> 'idle'`).Scan(&busy)
+		if err != nil || busy == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	_, _ = conn.Exec(ctx, `CHECKPOINT`) // needs superuser or pg_checkpoint; best effort
+	return time.Since(start)
+}
