@@ -360,52 +360,33 @@ func (w *walker) depthErr(key string, err error) error {
 	return err
 }
 
-// entries consumes one top-level value. Objects and arrays are handed to h
-// one member at a time; scalars are skipped.
+// entries consumes one top-level value as streamEntries does, handing
+// each entry to h as its captured bytes.
 func (w *walker) entries(section string, h entryFunc) error {
-	s := w.s
-	c, err := s.peek()
-	if err != nil {
-		return err
-	}
-	if c != '{' && c != '[' {
-		return w.depthErr(section, s.value(1))
-	}
-	if w.maxDepth < 2 {
-		return w.depthErr(section, errDepth)
-	}
-	closer := byte('}')
-	if c == '[' {
-		closer = ']'
-	}
-	s.pos++
-	if c, err = s.peek(); err != nil {
-		return err
-	}
-	for c != closer {
-		key := ""
-		if closer == '}' {
-			if key, err = s.memberKey(c); err != nil {
-				return err
+	var herr error
+	err := w.streamEntries(section, func(key string, _ byte) error {
+		s := w.s
+		if err := s.value(2); err != nil {
+			return err
+		}
+		raw := s.buf[s.mark:s.pos]
+		if herr = h(key, raw); herr != nil {
+			if !utf8.Valid(raw) {
+				w.meta.InvalidUTF8++ // streamEntries counts only entries h accepts
 			}
+			return errStopEntries
 		}
-		raw, err := s.capture(2)
-		if err != nil {
-			return w.depthErr(key, err)
-		}
-		if !utf8.Valid(raw) {
-			w.meta.InvalidUTF8++
-		}
-		if err := h(key, raw); err != nil {
-			return err
-		}
-		if c, err = s.after(closer); err != nil {
-			return err
-		}
+		return nil
+	})
+	if herr != nil {
+		return herr
 	}
-	s.pos++
-	return nil
+	return err
 }
+
+// errStopEntries ends streamEntries early when an entry handler failed;
+// entries returns the handler's error instead.
+var errStopEntries = errors.New("entry handler failed")
 
 type metaJSON struct {
 	SchemaVersion string   `json:"dbt_schema_version"`
@@ -823,7 +804,8 @@ func (s *scanner) literal(word string) error {
 
 // number consumes a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
 func (s *scanner) number() error {
-	c, ok := s.rawByte()
+	c, _ := s.rawByte() // the caller peeked a '-' or a digit here
+	var ok bool
 	if c == '-' {
 		s.pos++
 		if c, ok = s.rawByte(); !ok {

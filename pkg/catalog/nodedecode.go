@@ -281,7 +281,6 @@ type nodeDecoder struct {
 	cols  []columnRaw
 	tags  []string // scratch: config.tags, depends_on.nodes
 	tag2  []string // scratch: tags
-	out   []stagedColumn
 }
 
 // read consumes the manifest entry object whose '{' is next, a container
