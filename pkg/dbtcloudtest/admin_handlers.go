@@ -287,6 +287,35 @@ func paginate[T any](p *params, items []T, orderBy string) ([]T, *apiExtra) {
 	return page, ex
 }
 
+// sortByOrder sorts items by an order_by value: a field name, with "-" in
+// front for descending; by compares two items on a field (0 for a field it
+// does not know), and ties are broken by id in the same direction.
+func sortByOrder[T any](items []T, order string, id func(T) int64, by func(field string, a, b T) int) {
+	field, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
+	slices.SortStableFunc(items, func(a, b T) int {
+		c := cmp.Or(by(field, a, b), cmp.Compare(id(a), id(b)))
+		if desc {
+			return -c
+		}
+		return c
+	})
+}
+
+// writeList answers a list request: the page of items the parameters ask
+// for, each rendered, in the response envelope, or 400 for bad parameters.
+func writeList[T any](w http.ResponseWriter, p *params, items []T, order string, render func(T) obj) {
+	page, ex := paginate(p, items, order)
+	if p.err != nil {
+		writeError(w, http.StatusBadRequest, p.err.Error())
+		return
+	}
+	data := make([]obj, 0, len(page))
+	for _, it := range page {
+		data = append(data, render(it))
+	}
+	writeOK(w, data, ex)
+}
+
 // checkAccount answers 404 when the path's account is not the dataset's.
 func (s *Server) checkAccount(w http.ResponseWriter, r *http.Request) bool {
 	id, err := strconv.ParseInt(r.PathValue("account_id"), 10, 64)
@@ -412,35 +441,20 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) {
 		items = append(items, pr)
 	}
 	sortProjects(items, order)
-	page, ex := paginate(p, items, order)
-	if p.err != nil {
-		writeError(w, http.StatusBadRequest, p.err.Error())
-		return
-	}
-	data := make([]obj, 0, len(page))
-	for _, pr := range page {
-		data = append(data, s.projectObj(pr, inc))
-	}
-	writeOK(w, data, ex)
+	writeList(w, p, items, order, func(pr Project) obj { return s.projectObj(pr, inc) })
 }
 
 func sortProjects(items []Project, order string) {
-	field, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
-	slices.SortStableFunc(items, func(a, b Project) int {
-		var c int
+	sortByOrder(items, order, func(x Project) int64 { return x.ID }, func(field string, a, b Project) int {
 		switch field {
 		case "name":
-			c = cmp.Compare(a.Name, b.Name)
+			return cmp.Compare(a.Name, b.Name)
 		case "created_at":
-			c = a.CreatedAt.Compare(b.CreatedAt)
+			return a.CreatedAt.Compare(b.CreatedAt)
 		case "updated_at":
-			c = a.UpdatedAt.Compare(b.UpdatedAt)
+			return a.UpdatedAt.Compare(b.UpdatedAt)
 		}
-		c = cmp.Or(c, cmp.Compare(a.ID, b.ID))
-		if desc {
-			return -c
-		}
-		return c
+		return 0
 	})
 }
 
@@ -519,22 +533,16 @@ func (s *Server) filterEnvs(p *params, projectIDs []int64) ([]Environment, strin
 		}
 		items = append(items, e)
 	}
-	field, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
-	slices.SortStableFunc(items, func(a, b Environment) int {
-		var c int
+	sortByOrder(items, order, func(x Environment) int64 { return x.ID }, func(field string, a, b Environment) int {
 		switch field {
 		case "name":
-			c = cmp.Compare(a.Name, b.Name)
+			return cmp.Compare(a.Name, b.Name)
 		case "created_at":
-			c = a.CreatedAt.Compare(b.CreatedAt)
+			return a.CreatedAt.Compare(b.CreatedAt)
 		case "updated_at":
-			c = a.UpdatedAt.Compare(b.UpdatedAt)
+			return a.UpdatedAt.Compare(b.UpdatedAt)
 		}
-		c = cmp.Or(c, cmp.Compare(a.ID, b.ID))
-		if desc {
-			return -c
-		}
-		return c
+		return 0
 	})
 	return items, order
 }
@@ -566,16 +574,7 @@ func (s *Server) listEnvironmentsV3(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	items, order := s.filterEnvs(p, []int64{pid})
-	page, ex := paginate(p, items, order)
-	if p.err != nil {
-		writeError(w, http.StatusBadRequest, p.err.Error())
-		return
-	}
-	data := make([]obj, 0, len(page))
-	for _, e := range page {
-		data = append(data, s.envObj(e, true, inc))
-	}
-	writeOK(w, data, ex)
+	writeList(w, p, items, order, func(e Environment) obj { return s.envObj(e, true, inc) })
 }
 
 func (s *Server) listEnvironmentsV2(w http.ResponseWriter, r *http.Request) {
@@ -594,16 +593,7 @@ func (s *Server) listEnvironmentsV2(w http.ResponseWriter, r *http.Request) {
 	s.ds.mu.RLock()
 	defer s.ds.mu.RUnlock()
 	items, order := s.filterEnvs(p, projects)
-	page, ex := paginate(p, items, order)
-	if p.err != nil {
-		writeError(w, http.StatusBadRequest, p.err.Error())
-		return
-	}
-	data := make([]obj, 0, len(page))
-	for _, e := range page {
-		data = append(data, s.envObj(e, false, inc))
-	}
-	writeOK(w, data, ex)
+	writeList(w, p, items, order, func(e Environment) obj { return s.envObj(e, false, inc) })
 }
 
 func (s *Server) getEnv(w http.ResponseWriter, r *http.Request, v3 bool) {
@@ -752,33 +742,18 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, j)
 	}
-	field, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
-	slices.SortStableFunc(items, func(a, b Job) int {
-		var c int
+	sortByOrder(items, order, func(x Job) int64 { return x.ID }, func(field string, a, b Job) int {
 		switch field {
 		case "name":
-			c = cmp.Compare(a.Name, b.Name)
+			return cmp.Compare(a.Name, b.Name)
 		case "created_at":
-			c = a.CreatedAt.Compare(b.CreatedAt)
+			return a.CreatedAt.Compare(b.CreatedAt)
 		case "updated_at":
-			c = a.UpdatedAt.Compare(b.UpdatedAt)
+			return a.UpdatedAt.Compare(b.UpdatedAt)
 		}
-		c = cmp.Or(c, cmp.Compare(a.ID, b.ID))
-		if desc {
-			return -c
-		}
-		return c
+		return 0
 	})
-	page, ex := paginate(p, items, order)
-	if p.err != nil {
-		writeError(w, http.StatusBadRequest, p.err.Error())
-		return
-	}
-	data := make([]obj, 0, len(page))
-	for _, j := range page {
-		data = append(data, s.jobObj(j, inc))
-	}
-	writeOK(w, data, ex)
+	writeList(w, p, items, order, func(j Job) obj { return s.jobObj(j, inc) })
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
@@ -955,31 +930,16 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		items = append(items, run)
 	}
-	field, desc := strings.TrimPrefix(order, "-"), strings.HasPrefix(order, "-")
-	slices.SortStableFunc(items, func(a, b Run) int {
-		var c int
+	sortByOrder(items, order, func(x Run) int64 { return x.ID }, func(field string, a, b Run) int {
 		switch field {
 		case "created_at":
-			c = a.CreatedAt.Compare(b.CreatedAt)
+			return a.CreatedAt.Compare(b.CreatedAt)
 		case "finished_at":
-			c = a.FinishedAt.Compare(b.FinishedAt)
+			return a.FinishedAt.Compare(b.FinishedAt)
 		}
-		c = cmp.Or(c, cmp.Compare(a.ID, b.ID))
-		if desc {
-			return -c
-		}
-		return c
+		return 0
 	})
-	page, ex := paginate(p, items, order)
-	if p.err != nil {
-		writeError(w, http.StatusBadRequest, p.err.Error())
-		return
-	}
-	data := make([]obj, 0, len(page))
-	for _, run := range page {
-		data = append(data, s.runObj(run, inc))
-	}
-	writeOK(w, data, ex)
+	writeList(w, p, items, order, func(run Run) obj { return s.runObj(run, inc) })
 }
 
 func (s *Server) findRun(id int64) (Run, bool) {

@@ -528,7 +528,7 @@ func (g *generator) buildState(ge *genEnv) *envState {
 		sources = append(sources, n)
 		add(n)
 	}
-	var seeds, snapshots []*genNode
+	var seeds []*genNode
 	for j := 0; j < cfg.Seeds; j++ {
 		name := suffixed([]string{"country_codes", "currency_rates", "holiday_calendar", "product_categories", "region_mapping"}, j)
 		n := &genNode{
@@ -556,7 +556,6 @@ func (g *generator) buildState(ge *genEnv) *envState {
 			origPath: "snapshots/" + name + ".sql", macros: []string{"macro.dbt.snapshot"},
 		}
 		n.columns = g.columns(n, cfg.ColumnsPerModel)
-		snapshots = append(snapshots, n)
 		add(n)
 	}
 	// Models, in topological order: staging, intermediate, marts.

@@ -82,9 +82,6 @@ func newClients(t testing.TB, accessURL string, accountID int64, token string, l
 	return clientSet{admin: cl.Admin, discovery: cl.Discovery}
 }
 
-// sameHost is the crawler's redirect policy.
-var sameHost = crawl.SameHostRedirects
-
 // env is one emulator, one database and the options of the crawls run
 // between them.
 type env struct {
@@ -103,16 +100,14 @@ type envOption func(*envConfig)
 
 type envConfig struct {
 	gen        *dbtcloudtest.GenConfig
-	ds         *dbtcloudtest.Dataset
 	token      string
 	log        *zap.Logger
 	serverOpts []dbtcloudtest.Option
 	handler    func(http.Handler) http.Handler
 }
 
-func withDataset(ds *dbtcloudtest.Dataset) envOption { return func(c *envConfig) { c.ds = ds } }
-func withToken(tok string) envOption                 { return func(c *envConfig) { c.token = tok } }
-func withLogger(l *zap.Logger) envOption             { return func(c *envConfig) { c.log = l } }
+func withToken(tok string) envOption     { return func(c *envConfig) { c.token = tok } }
+func withLogger(l *zap.Logger) envOption { return func(c *envConfig) { c.log = l } }
 
 // withHandler wraps the emulator (for example to rewrite artifact bodies).
 func withHandler(wrap func(http.Handler) http.Handler) envOption {
@@ -134,14 +129,11 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	ds := cfg.ds
-	if ds == nil {
-		g := smallGen()
-		if cfg.gen != nil {
-			g = *cfg.gen
-		}
-		ds = dbtcloudtest.Generate(g)
+	g := smallGen()
+	if cfg.gen != nil {
+		g = *cfg.gen
 	}
+	ds := dbtcloudtest.Generate(g)
 	sopts := append([]dbtcloudtest.Option{dbtcloudtest.WithTokens(cfg.token)}, cfg.serverOpts...)
 	srv := dbtcloudtest.New(ds, sopts...)
 	var h http.Handler = srv
