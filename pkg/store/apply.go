@@ -324,7 +324,7 @@ func (w *writer) assets(ctx context.Context) error {
 	var freshHash [][]byte
 	for i := range w.snap.Assets {
 		a := &w.snap.Assets[i]
-		uid := w.str(a.UniqueID)
+		uid, _ := clean(a.UniqueID) // a repair is counted once, by hashAsset
 		if seen[uid] {
 			continue // duplicates are reported by the builder; the first wins
 		}
