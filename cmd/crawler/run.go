@@ -87,6 +87,7 @@ func crawlConnectionWith(ctx context.Context, cfg *config.Config, conn config.Co
 		Logger:             log,
 		Progress:           progress,
 		DiscoveryBudget:    budgetOf(cl),
+		FullReadEvery:      cfg.AppliedFullReadEvery,
 	})
 	rep := cr.Run(ctx)
 	return rep, rep.Error()

@@ -286,6 +286,18 @@ type Snapshot struct {
 	Runs       []Run
 	Watermarks []Watermark
 	Warnings   []Warning
+
+	// ArtifactHashes holds, per asset unique_id, the digest of the asset's
+	// definition as the run artifacts give it (its fields, columns and
+	// upstream edges; not its execution). The store keeps it with the
+	// asset, so that the next crawl can tell which assets changed.
+	ArtifactHashes map[string][]byte `json:",omitempty"`
+	// Kept names the assets an incremental crawl found unchanged (same
+	// artifact hash as stored) and therefore did not read again from the
+	// Discovery API: the store keeps their stored definition, columns and
+	// upstream edges, and applies only their execution. Nil when every
+	// asset was read in full.
+	Kept map[string]bool `json:",omitempty"`
 }
 
 // AddWarning records a warning, counting repeats of the same code and message.

@@ -33,12 +33,16 @@ const (
 	DiscoveryLimitPerMinute   = 500
 	DefaultListen             = ":8080"
 	DefaultCrawlTimeout       = 2 * time.Hour
-	DefaultArchiveAfter       = 2
-	DefaultMaxArtifactBytes   = 2 << 30 // 2 GiB
-	DefaultMaxJSONDepth       = 256
-	DefaultConcurrency        = 3
-	DefaultRequestTimeout     = 60 * time.Second
-	DefaultShutdownTimeout    = 30 * time.Second
+	// DefaultAppliedFullReadEvery is how often an environment's whole
+	// Discovery applied state is read when crawls in between can read
+	// only what changed.
+	DefaultAppliedFullReadEvery = 24 * time.Hour
+	DefaultArchiveAfter         = 2
+	DefaultMaxArtifactBytes     = 2 << 30 // 2 GiB
+	DefaultMaxJSONDepth         = 256
+	DefaultConcurrency          = 3
+	DefaultRequestTimeout       = 60 * time.Second
+	DefaultShutdownTimeout      = 30 * time.Second
 )
 
 // Config is the crawler's whole configuration.
@@ -57,6 +61,10 @@ type Config struct {
 	Concurrency int `yaml:"concurrency"`
 	// CrawlTimeout bounds one crawl of one connection.
 	CrawlTimeout time.Duration `yaml:"crawl_timeout"`
+	// AppliedFullReadEvery is how long crawls may read from the Discovery
+	// API only the assets whose artifacts changed before one reads an
+	// environment's whole applied state again; negative: always whole.
+	AppliedFullReadEvery time.Duration `yaml:"applied_full_read_every"`
 	// RequestTimeout bounds one HTTP request to dbt Cloud (until headers).
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	// ShutdownTimeout is how long SIGTERM waits for a crawl in flight.
@@ -240,6 +248,13 @@ func applyEnv(cfg *Config, getenv Env) {
 	if v := getenv("CRAWLER_CRAWL_TIMEOUT"); v != "" {
 		cfg.CrawlTimeout, _ = time.ParseDuration(v)
 	}
+	if v := getenv("CRAWLER_APPLIED_FULL_READ_EVERY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			cfg.Warnings = append(cfg.Warnings, "CRAWLER_APPLIED_FULL_READ_EVERY is not a duration such as 24h; using the default")
+		}
+		cfg.AppliedFullReadEvery = d
+	}
 	access := strings.TrimSpace(getenv("DBT_CLOUD_ACCESS_URL"))
 	account := strings.TrimSpace(getenv("DBT_CLOUD_ACCOUNT_ID"))
 	if access == "" && account == "" && getenv("DBT_CLOUD_TOKEN") == "" && getenv("DBT_CLOUD_TOKEN_FILE") == "" {
@@ -297,6 +312,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.CrawlTimeout <= 0 {
 		cfg.CrawlTimeout = DefaultCrawlTimeout
+	}
+	if cfg.AppliedFullReadEvery == 0 {
+		cfg.AppliedFullReadEvery = DefaultAppliedFullReadEvery
 	}
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout

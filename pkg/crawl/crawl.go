@@ -11,6 +11,7 @@
 package crawl
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -60,7 +61,20 @@ type Options struct {
 	// the Discovery requests that recent crawls of the account (other
 	// processes included) recorded, since dbt's limit is per account.
 	DiscoveryBudget interface{ Precharge(n int, at time.Time) }
+	// FullReadEvery is how long crawls of an environment may read from the
+	// Discovery API only the assets whose artifacts changed before one
+	// reads its whole applied state again (0: the default, 24 hours;
+	// negative: every crawl reads it whole).
+	FullReadEvery time.Duration
 }
+
+// DefaultFullReadEvery is the default Options.FullReadEvery.
+const DefaultFullReadEvery = 24 * time.Hour
+
+// incrementalShare is the largest share of an environment's assets an
+// incremental crawl reads by unique ID; past it, paging through the whole
+// applied state costs fewer requests.
+const incrementalShare = 4 // one in four
 
 // Progress is one step of one environment's crawl.
 type Progress struct {
@@ -83,6 +97,9 @@ type Crawler struct {
 func New(adminClient *admin.Client, disc *discovery.Client, st *store.Store, opts Options) *Crawler {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 3
+	}
+	if opts.FullReadEvery == 0 {
+		opts.FullReadEvery = DefaultFullReadEvery
 	}
 	log := opts.Logger
 	if log == nil {
@@ -110,15 +127,20 @@ type EnvReport struct {
 	Result    store.ApplyResult
 	Complete  bool
 	Discovery bool
-	NewRuns   int
-	Requests  int64
-	Retries   int64
-	RateLimit int64
-	Bytes     int64
-	Artifacts int64
-	Durations map[string]float64
-	Warnings  []catalog.Warning
-	Err       error
+	// AppliedRead is how the Discovery applied state was read: AppliedFull,
+	// AppliedChanged, or "" when it was not.
+	AppliedRead string
+	// AppliedAssets is how many applied-state assets were read.
+	AppliedAssets int
+	NewRuns       int
+	Requests      int64
+	Retries       int64
+	RateLimit     int64
+	Bytes         int64
+	Artifacts     int64
+	Durations     map[string]float64
+	Warnings      []catalog.Warning
+	Err           error
 }
 
 // Failed reports whether the crawl or any environment failed.
@@ -152,7 +174,17 @@ func (r *Report) Error() error {
 type envPlan struct {
 	scope catalog.Scope
 	jobs  []admin.Job
+	// allJobs is true when the job filter left out none of the
+	// environment's jobs: only then do the new runs carry every change
+	// of the applied state.
+	allJobs bool
 }
+
+// How an environment's applied state was read (EnvReport.AppliedRead).
+const (
+	AppliedFull    = "full"    // every node, page by page
+	AppliedChanged = "changed" // only the assets whose artifacts changed
+)
 
 // Run crawls every selected environment. One failing environment does not
 // stop the others; each gets its own report and catalog.crawls row.
@@ -223,17 +255,19 @@ func (c *Crawler) plan(ctx context.Context) ([]envPlan, error) {
 			continue
 		}
 		jobsByEnv := map[int64][]admin.Job{}
+		filtered := map[int64]bool{} // environments with a job left out
 		for j, err := range c.admin.Jobs(ctx, admin.JobFilter{ProjectID: p.ID}) {
 			if err != nil {
 				return nil, fmt.Errorf("list jobs of project %d: %w", p.ID, err)
 			}
 			if !c.opts.Jobs.Match(j.ID, j.Name) {
+				filtered[j.EnvironmentID] = true
 				continue
 			}
 			jobsByEnv[j.EnvironmentID] = append(jobsByEnv[j.EnvironmentID], j)
 		}
 		for _, e := range envs {
-			plans = append(plans, envPlan{scope: e.Scope(p), jobs: jobsByEnv[e.ID]})
+			plans = append(plans, envPlan{scope: e.Scope(p), jobs: jobsByEnv[e.ID], allJobs: !filtered[e.ID]})
 		}
 	}
 	return plans, nil
@@ -418,7 +452,15 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	appliedc := make(chan applied, 1)
 	fetchCtx, cancelFetch := context.WithCancel(ctx)
 	defer cancelFetch()
-	if useDisc {
+	// An incremental crawl reads the artifacts first and then, from the
+	// Discovery API, only the assets whose artifacts changed: the previous
+	// crawl must have read the applied state (completely, and in full not
+	// too long ago), and every job of the environment must be crawled, so
+	// that the new runs carry every change of the applied state.
+	incremental := useDisc && docsRun != nil && p.allJobs && c.opts.FullReadEvery > 0 &&
+		state.Known && state.LastCrawlComplete && !state.AppliedUpdatedAt.IsZero() &&
+		!state.AppliedFullReadAt.IsZero() && time.Since(state.AppliedFullReadAt) < c.opts.FullReadEvery
+	if useDisc && !incremental {
 		// The code comes from manifest.json when there is one; asking
 		// Discovery for it too would double the bytes and the memory.
 		go func() {
@@ -426,7 +468,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 				discovery.AppliedOptions{Info: &info, WithoutCode: docsRun != nil})
 			appliedc <- applied{snap, err}
 		}()
-	} else {
+	} else if !useDisc {
 		appliedc <- applied{}
 	}
 	if docsRun != nil {
@@ -483,6 +525,37 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		}
 		break
 	}
+	var art *catalog.Snapshot
+	var artHashes map[string][]byte
+	var kept map[string]bool
+	fetched := time.Since(t) // the artifacts; the applied state is added below
+	if incremental {
+		bt := time.Now()
+		art = builder.BuildAndRelease()
+		builder = nil
+		artHashes = store.ArtifactHashes(art)
+		er.Durations["build"] = time.Since(bt).Seconds()
+		t = time.Now()
+		ids, k, err := c.changedAssets(ctx, p.scope, art, artHashes)
+		if err != nil {
+			return nil, err
+		}
+		if ids == nil {
+			log.Debug("too many assets changed for an incremental read of the applied state")
+			go func() {
+				snap, err := c.disc.AppliedStateWith(fetchCtx, p.scope.EnvironmentID,
+					discovery.AppliedOptions{Info: &info, WithoutCode: true})
+				appliedc <- applied{snap, err}
+			}()
+		} else {
+			kept = k
+			go func() {
+				snap, err := c.disc.AppliedStateWith(fetchCtx, p.scope.EnvironmentID,
+					discovery.AppliedOptions{Info: &info, WithoutCode: true, UniqueIDs: ids})
+				appliedc <- applied{snap, err}
+			}()
+		}
+	}
 	res := <-appliedc
 	base := res.snap
 	var pe *discovery.PartialError
@@ -492,15 +565,31 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	case res.err != nil:
 		return nil, fmt.Errorf("discovery applied state: %w", res.err)
 	}
-	er.Durations["fetch"] = time.Since(t).Seconds()
+	if incremental {
+		er.Durations["fetch"] = (fetched + time.Since(t)).Seconds()
+	} else {
+		er.Durations["fetch"] = time.Since(t).Seconds()
+	}
+	switch {
+	case base == nil:
+	case kept != nil:
+		er.AppliedRead, er.AppliedAssets = AppliedChanged, len(base.Assets)
+	default:
+		er.AppliedRead, er.AppliedAssets = AppliedFull, len(base.Assets)
+	}
 
 	// Build and merge.
 	t = time.Now()
 	c.progress(p.scope, "build", len(runs), 0)
-	art := builder.BuildAndRelease()
-	builder = nil // the decoded manifest nodes are garbage from here on
+	if art == nil {
+		art = builder.BuildAndRelease()
+		builder = nil // the decoded manifest nodes are garbage from here on
+		artHashes = store.ArtifactHashes(art)
+	}
 	snap := Merge(p.scope, base, art)
 	base, art = nil, nil
+	snap.ArtifactHashes = artHashes
+	snap.Kept = kept
 	snap.Complete = complete
 	snap.AppliedUpdatedAt = info.LastUpdatedAt
 	if !complete {
@@ -529,8 +618,42 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		}
 	}
 	slices.SortFunc(snap.Watermarks, func(a, b catalog.Watermark) int { return cmp.Compare(a.JobID, b.JobID) })
-	er.Durations["build"] = time.Since(t).Seconds()
+	er.Durations["build"] += time.Since(t).Seconds()
 	return snap, nil
+}
+
+// changedAssets compares the artifact hashes of an incremental crawl's
+// artifacts with the stored ones. It returns the unique IDs to read from
+// the Discovery API (assets whose artifacts changed or are new, and stored
+// assets the artifacts no longer have, which the applied state may still
+// hold) and the assets to keep as stored. It returns nil IDs when so many
+// changed that reading the whole applied state is cheaper.
+func (c *Crawler) changedAssets(ctx context.Context, sc catalog.Scope, art *catalog.Snapshot, hashes map[string][]byte) ([]string, map[string]bool, error) {
+	stored, err := c.store.StoredArtifactHashes(ctx, sc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := []string{}
+	kept := make(map[string]bool, len(art.Assets))
+	limit := max(len(art.Assets)/incrementalShare, 1)
+	for i := range art.Assets {
+		uid := art.Assets[i].UniqueID
+		if old, ok := stored[uid]; ok && old != nil && bytes.Equal(old, hashes[uid]) {
+			kept[uid] = true
+			continue
+		}
+		ids = append(ids, uid)
+	}
+	for uid := range stored {
+		if _, ok := hashes[uid]; !ok {
+			ids = append(ids, uid)
+		}
+	}
+	if len(ids) > limit {
+		return nil, nil, nil
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids), kept, nil
 }
 
 // newRuns lists the finished runs of the selected jobs newer than their

@@ -406,3 +406,115 @@ func TestCancelledCrawlLeavesTheCatalogIntact(t *testing.T) {
 	h.srv.SetFaults()
 	require.Equal(t, before, h.dump())
 }
+
+// sameAccount is a harness on h's emulated account with an empty catalog.
+func (h *harness) sameAccount(t *testing.T) *harness {
+	t.Helper()
+	dsn := pgtest.NewDatabase(t)
+	st, err := store.Open(t.Context(), dsn, store.Options{})
+	require.NoError(t, err)
+	t.Cleanup(st.Close)
+	_, err = st.Migrate(t.Context())
+	require.NoError(t, err)
+	return &harness{t: t, ds: h.ds, srv: h.srv, st: st, dsn: dsn, conn: h.conn}
+}
+
+func appliedReads(rep *crawl.Report) (reads []string, assets int) {
+	for _, e := range rep.Environments {
+		reads = append(reads, e.AppliedRead)
+		assets += e.AppliedAssets
+	}
+	return reads, assets
+}
+
+func TestIncrementalCrawlReadsOnlyChangedAssets(t *testing.T) {
+	h := newHarness(t, smallAccount())
+	rep := h.crawl()
+	requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+	reads, total := appliedReads(rep)
+	for _, r := range reads {
+		require.Equal(t, crawl.AppliedFull, r, "a first crawl reads the whole applied state")
+	}
+
+	env := deploymentEnvs(h.ds)[0]
+	applied, _ := h.ds.AppliedFor(env.ID)
+	var victim string
+	for _, a := range applied.Snapshot.Assets {
+		if a.Type == catalog.TypeModel {
+			victim = a.UniqueID
+			break
+		}
+	}
+	h.ds.RemoveModel(env.ID, victim)
+	h.ds.AddRuns(99, 0.1)
+
+	rep = h.crawl()
+	requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+	reads, read := appliedReads(rep)
+	for _, r := range reads {
+		require.Equal(t, crawl.AppliedChanged, r, "new runs that change a few models read only those")
+	}
+	require.Positive(t, read)
+	require.Less(t, read, total/4)
+
+	t.Run("the catalog is the one a full crawl makes", func(t *testing.T) {
+		full := h.sameAccount(t)
+		requireAllSucceeded(t, full.crawl(), crawl.StatusSucceeded)
+		// Test results and freshness checks are history: h recorded
+		// those of runs the new catalog never saw.
+		for _, q := range []string{
+			`SELECT concat_ws('|', qualified_name, asset_type, description, owner, tags::text, meta::text, materialization, last_run_status, last_run_id, archived_at IS NULL) FROM catalog.assets ORDER BY 1`,
+			`SELECT concat_ws('|', upstream_qualified_name, downstream_qualified_name) FROM catalog.lineage ORDER BY 1`,
+			`SELECT concat_ws('|', qualified_name, name, package_name, database_name, schema_name, identifier, relation_name,
+				language, access, version, enabled, path, md5(raw_code), md5(compiled_code), checksum, source_name, loader,
+				test_name, test_column_name, tested_qualified_name, severity, url, label, last_run_at, execution_seconds)
+			 FROM catalog.assets ORDER BY 1`,
+			`SELECT concat_ws('|', asset_qualified_name, name, data_type, ordinal, description, tags::text, meta::text, comment) FROM catalog.columns ORDER BY 1`,
+		} {
+			// The removed model and its tests stay until the grace count.
+			victimName := victim[strings.LastIndex(victim, ".")+1:]
+			kept := slices.DeleteFunc(h.query(q), func(row string) bool {
+				return strings.Contains(row, fmt.Sprintf("/%d/", env.ID)) &&
+					(strings.Contains(row, "_"+victimName+"_") || strings.Contains(row, "."+victimName+"|"))
+			})
+			require.Equal(t, full.query(q), kept)
+		}
+	})
+	t.Run("nothing new reads nothing", func(t *testing.T) {
+		requireAllSucceeded(t, h.crawl(), crawl.StatusUnchanged)
+	})
+	t.Run("the full read comes back when it is due", func(t *testing.T) {
+		h.ds.AddRuns(100, 0.05)
+		rep := h.crawl(func(o *crawl.Options) { o.FullReadEvery = time.Nanosecond })
+		requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+		reads, _ := appliedReads(rep)
+		for _, r := range reads {
+			require.Equal(t, crawl.AppliedFull, r)
+		}
+		h.ds.AddRuns(101, 0.05)
+		rep = h.crawl(func(o *crawl.Options) { o.FullReadEvery = -1 })
+		requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+		reads, _ = appliedReads(rep)
+		for _, r := range reads {
+			require.Equal(t, crawl.AppliedFull, r, "a negative period reads in full every time")
+		}
+	})
+	t.Run("a job filter reads in full", func(t *testing.T) {
+		h.ds.AddRuns(102, 0.05)
+		rep := h.crawl(func(o *crawl.Options) { o.Jobs = config.Filter{Exclude: []string{"no such job"}} })
+		requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+		reads, _ := appliedReads(rep)
+		for _, r := range reads {
+			require.Equal(t, crawl.AppliedChanged, r, "a filter that leaves out no job changes nothing")
+		}
+		h.ds.AddRuns(103, 0.05)
+		jobs := h.query(`SELECT job_id::text FROM crawler.jobs ORDER BY job_id LIMIT 1`)
+		rep = h.crawl(func(o *crawl.Options) { o.Jobs = config.Filter{Exclude: jobs} })
+		require.NoError(t, rep.Error())
+		for _, e := range rep.Environments {
+			if e.Status == crawl.StatusSucceeded && e.Scope.EnvironmentID == env.ID {
+				require.Equal(t, crawl.AppliedFull, e.AppliedRead, "runs of a job left out change the applied state too")
+			}
+		}
+	})
+}

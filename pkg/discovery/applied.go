@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
@@ -31,6 +32,17 @@ const (
 	opSnapshots     = "AppliedSnapshots"
 	opSnapshotLight = "AppliedSnapshotsLight"
 	opExposures     = "AppliedExposures"
+
+	// The same connections restricted to a list of unique IDs.
+	opModelsByID         = "AppliedModelsByID"
+	opModelsLightByID    = "AppliedModelsLightByID"
+	opSourcesByID        = "AppliedSourcesByID"
+	opTestsByID          = "AppliedTestsByID"
+	opTestsLightByID     = "AppliedTestsLightByID"
+	opSeedsByID          = "AppliedSeedsByID"
+	opSnapshotsByID      = "AppliedSnapshotsByID"
+	opSnapshotsLightByID = "AppliedSnapshotsLightByID"
+	opExposuresByID      = "AppliedExposuresByID"
 )
 
 // EnvironmentInfo summarises an environment in the Discovery API.
@@ -104,34 +116,34 @@ func (c *Client) LastUpdatedAt(ctx context.Context, envID int64) (time.Time, err
 // applied state, and yields a *PartialError after the last node when some
 // page came back partial.
 func (c *Client) Models(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.models(ctx, envID, nil, nil)
+	return c.models(ctx, envID, nil, nil, nil)
 }
 
 // Sources iterates over the environment's applied sources, with their
 // latest freshness.
 func (c *Client) Sources(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.sources(ctx, envID, nil, nil)
+	return c.sources(ctx, envID, nil, nil, nil)
 }
 
 // Tests iterates over the environment's applied data and unit tests, with
 // their latest results.
 func (c *Client) Tests(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.tests(ctx, envID, nil, nil)
+	return c.tests(ctx, envID, nil, nil, nil)
 }
 
 // Seeds iterates over the environment's applied seeds.
 func (c *Client) Seeds(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.seeds(ctx, envID, nil, nil)
+	return c.seeds(ctx, envID, nil, nil, nil)
 }
 
 // Snapshots iterates over the environment's applied snapshots.
 func (c *Client) Snapshots(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.snapshots(ctx, envID, nil, nil)
+	return c.snapshots(ctx, envID, nil, nil, nil)
 }
 
 // Exposures iterates over the environment's applied exposures.
 func (c *Client) Exposures(ctx context.Context, envID int64) iter.Seq2[Node, error] {
-	return c.exposures(ctx, envID, nil, nil)
+	return c.exposures(ctx, envID, nil, nil, nil)
 }
 
 // convert maps an iterator of response nodes to catalog nodes, copying
@@ -178,43 +190,61 @@ func fullOnly[N any](f func(context.Context, int, string) (page[N], error)) fetc
 	}
 }
 
-func (c *Client) models(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
+// The functions below iterate over one connection: the whole connection
+// when ids is nil, otherwise only the nodes with those unique IDs (at most
+// a chunk of them; see byIDChunks).
+
+func (c *Client) models(ctx context.Context, envID int64, ids []string, st *pageStats, in *strs) iter.Seq2[Node, error] {
+	f := newIDFilter(filterModels, ids)
 	fetch := withLight(
-		fetchPage[modelFull, modelsApplied[modelFull]](c, opModels, envID),
-		fetchPage[modelLight, modelsApplied[modelLight]](c, opModelsLight, envID),
+		connFetch[modelFull, modelsApplied[modelFull], modelsByIDApplied[modelFull]](c, envID, f, opModels, opModelsByID),
+		connFetch[modelLight, modelsApplied[modelLight], modelsByIDApplied[modelLight]](c, envID, f, opModelsLight, opModelsLightByID),
 		func(m modelLight) modelFull { return modelFull{modelLight: m} })
-	return convert(paginate(ctx, c, opModels, fetch, true, st), in, modelToNode)
+	return convert(paginate(ctx, c, opName(f, opModels, opModelsByID), fetch, true, st), in, modelToNode)
 }
 
-func (c *Client) sources(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
-	fetch := fullOnly(fetchPage[sourceNode, sourcesApplied[sourceNode]](c, opSources, envID))
-	return convert(paginate(ctx, c, opSources, fetch, false, st), in, sourceToNode)
+func (c *Client) sources(ctx context.Context, envID int64, ids []string, st *pageStats, in *strs) iter.Seq2[Node, error] {
+	f := newIDFilter(filterSources, ids)
+	fetch := fullOnly(connFetch[sourceNode, sourcesApplied[sourceNode], sourcesByIDApplied[sourceNode]](c, envID, f, opSources, opSourcesByID))
+	return convert(paginate(ctx, c, opName(f, opSources, opSourcesByID), fetch, false, st), in, sourceToNode)
 }
 
-func (c *Client) tests(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
+func (c *Client) tests(ctx context.Context, envID int64, ids []string, st *pageStats, in *strs) iter.Seq2[Node, error] {
+	f := newIDFilter(filterTests, ids)
 	fetch := withLight(
-		fetchPage[testFull, testsApplied[testFull]](c, opTests, envID),
-		fetchPage[testLight, testsApplied[testLight]](c, opTestsLight, envID),
+		connFetch[testFull, testsApplied[testFull], testsByIDApplied[testFull]](c, envID, f, opTests, opTestsByID),
+		connFetch[testLight, testsApplied[testLight], testsByIDApplied[testLight]](c, envID, f, opTestsLight, opTestsLightByID),
 		func(t testLight) testFull { return testFull{testLight: t} })
-	return convert(paginate(ctx, c, opTests, fetch, true, st), in, testToNode)
+	return convert(paginate(ctx, c, opName(f, opTests, opTestsByID), fetch, true, st), in, testToNode)
 }
 
-func (c *Client) seeds(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
-	fetch := fullOnly(fetchPage[seedNode, seedsApplied[seedNode]](c, opSeeds, envID))
-	return convert(paginate(ctx, c, opSeeds, fetch, false, st), in, seedToNode)
+func (c *Client) seeds(ctx context.Context, envID int64, ids []string, st *pageStats, in *strs) iter.Seq2[Node, error] {
+	f := newIDFilter(filterMaterialized, ids)
+	fetch := fullOnly(connFetch[seedNode, seedsApplied[seedNode], seedsByIDApplied[seedNode]](c, envID, f, opSeeds, opSeedsByID))
+	return convert(paginate(ctx, c, opName(f, opSeeds, opSeedsByID), fetch, false, st), in, seedToNode)
 }
 
-func (c *Client) snapshots(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
+func (c *Client) snapshots(ctx context.Context, envID int64, ids []string, st *pageStats, in *strs) iter.Seq2[Node, error] {
+	f := newIDFilter(filterMaterialized, ids)
 	fetch := withLight(
-		fetchPage[snapshotFull, snapshotsApplied[snapshotFull]](c, opSnapshots, envID),
-		fetchPage[snapshotLight, snapshotsApplied[snapshotLight]](c, opSnapshotLight, envID),
+		connFetch[snapshotFull, snapshotsApplied[snapshotFull], snapshotsByIDApplied[snapshotFull]](c, envID, f, opSnapshots, opSnapshotsByID),
+		connFetch[snapshotLight, snapshotsApplied[snapshotLight], snapshotsByIDApplied[snapshotLight]](c, envID, f, opSnapshotLight, opSnapshotsLightByID),
 		func(s snapshotLight) snapshotFull { return snapshotFull{snapshotLight: s} })
-	return convert(paginate(ctx, c, opSnapshots, fetch, true, st), in, snapshotToNode)
+	return convert(paginate(ctx, c, opName(f, opSnapshots, opSnapshotsByID), fetch, true, st), in, snapshotToNode)
 }
 
-func (c *Client) exposures(ctx context.Context, envID int64, st *pageStats, in *strs) iter.Seq2[Node, error] {
-	fetch := fullOnly(fetchPage[exposureNode, exposuresApplied[exposureNode]](c, opExposures, envID))
-	return convert(paginate(ctx, c, opExposures, fetch, false, st), in, exposureToNode)
+func (c *Client) exposures(ctx context.Context, envID int64, ids []string, st *pageStats, in *strs) iter.Seq2[Node, error] {
+	f := newIDFilter(filterExposures, ids)
+	fetch := fullOnly(connFetch[exposureNode, exposuresApplied[exposureNode], exposuresByIDApplied[exposureNode]](c, envID, f, opExposures, opExposuresByID))
+	return convert(paginate(ctx, c, opName(f, opExposures, opExposuresByID), fetch, false, st), in, exposureToNode)
+}
+
+// opName is op for a whole connection and opByID for a filtered one.
+func opName(f *idFilter, op, opByID string) string {
+	if f == nil {
+		return op
+	}
+	return opByID
 }
 
 // AppliedState fetches the environment's whole applied state (models,
@@ -240,14 +270,53 @@ type AppliedOptions struct {
 	// callers that take the code from manifest.json: the pages are smaller
 	// and the client holds less in memory.
 	WithoutCode bool
+	// UniqueIDs, when not nil, restricts the read to the nodes with these
+	// unique IDs, for incremental crawls that know which assets changed.
+	// An ID's resource type (its prefix before the first dot) picks the
+	// connection that is asked: model, source, test and unit_test, seed,
+	// snapshot, exposure. IDs of other types (metric., semantic_model.,
+	// ...) and duplicates are ignored, connections with no IDs are not
+	// asked, and the IDs go out in chunks of at most 500 per walk of a
+	// connection. A unique ID the environment does not hold is absent from
+	// the snapshot, without error.
+	//
+	// When no ID is left to ask for (an empty list, or only ignored IDs),
+	// no request is made at all: the snapshot is empty and Complete, and
+	// its adapter type, project name and GeneratedAt come from Info when
+	// set. Otherwise Scope's account and project IDs come from the nodes
+	// returned, so they are zero when none came back.
+	UniqueIDs []string
 }
 
 // connectionsAtOnce is how many connections of one environment are paged
 // at the same time.
 const connectionsAtOnce = 3
 
-// AppliedStateWith is AppliedState with options.
+// AppliedStateWith is AppliedState with options. With
+// AppliedOptions.UniqueIDs it reads only the nodes with those unique IDs,
+// through the same paging, retries and partial-error handling.
 func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts AppliedOptions) (*catalog.Snapshot, error) {
+	// byKind holds the unique IDs to read per connection; nil reads every
+	// connection whole.
+	var byKind map[string][]string
+	if opts.UniqueIDs != nil {
+		var ignored int
+		byKind, ignored = routeIDs(opts.UniqueIDs)
+		if ignored > 0 {
+			c.log.Debug("unique IDs no applied-state connection holds are ignored",
+				zap.Int64("environment", envID), zap.Int("ignored", ignored))
+		}
+		if len(byKind) == 0 {
+			if opts.Info != nil && !opts.Info.HasAppliedState {
+				return nil, fmt.Errorf("environment %d: %w", envID, ErrNoAppliedState)
+			}
+			var info EnvironmentInfo
+			if opts.Info != nil {
+				info = *opts.Info
+			}
+			return newSnapshot(envID, info), nil
+		}
+	}
 	var info EnvironmentInfo
 	if opts.Info != nil {
 		info = *opts.Info
@@ -260,19 +329,15 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 	if !info.HasAppliedState {
 		return nil, fmt.Errorf("environment %d: %w", envID, ErrNoAppliedState)
 	}
-	snap := &catalog.Snapshot{
-		Scope:       catalog.Scope{EnvironmentID: envID, ProjectName: info.DbtProjectName},
-		Complete:    true,
-		AdapterType: info.AdapterType,
-		GeneratedAt: info.LastUpdatedAt,
-	}
+	snap := newSnapshot(envID, info)
 	type kind struct {
 		name  string
-		fetch func(context.Context, int64, *pageStats, *strs) iter.Seq2[Node, error]
+		op    string // the by-ID operation, named in joined partial errors
+		fetch func(context.Context, int64, []string, *pageStats, *strs) iter.Seq2[Node, error]
 	}
 	kinds := []kind{
-		{"models", c.models}, {"sources", c.sources}, {"tests", c.tests},
-		{"seeds", c.seeds}, {"snapshots", c.snapshots}, {"exposures", c.exposures},
+		{"models", opModelsByID, c.models}, {"sources", opSourcesByID, c.sources}, {"tests", opTestsByID, c.tests},
+		{"seeds", opSeedsByID, c.seeds}, {"snapshots", opSnapshotsByID, c.snapshots}, {"exposures", opExposuresByID, c.exposures},
 	}
 	// The connections are paged at the same time (a few at once): each is
 	// a chain of round trips, and one after another they were the longest
@@ -287,11 +352,23 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(connectionsAtOnce)
 	for _, k := range kinds {
+		ids := byKind[k.name]
+		if byKind != nil && len(ids) == 0 {
+			continue // no ID this connection could hold
+		}
 		g.Go(func() error {
 			st := pageStats{light: opts.WithoutCode}
 			in := newStrs() // per connection: strs is not safe for concurrent use
+			var nodes iter.Seq2[Node, error]
+			if byKind == nil {
+				nodes = k.fetch(gctx, envID, nil, &st, in)
+			} else {
+				nodes = c.byIDChunks(k.op, ids, &st, func(chunk []string, st *pageStats) iter.Seq2[Node, error] {
+					return k.fetch(gctx, envID, chunk, st, in)
+				})
+			}
 			first := true
-			for n, err := range k.fetch(gctx, envID, &st, in) {
+			for n, err := range nodes {
 				var pe *PartialError
 				if errors.As(err, &pe) {
 					mu.Lock()
@@ -338,6 +415,17 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 		return snap, joinPartial("AppliedState", partial)
 	}
 	return snap, nil
+}
+
+// newSnapshot returns an empty, complete snapshot of the environment
+// described by info.
+func newSnapshot(envID int64, info EnvironmentInfo) *catalog.Snapshot {
+	return &catalog.Snapshot{
+		Scope:       catalog.Scope{EnvironmentID: envID, ProjectName: info.DbtProjectName},
+		Complete:    true,
+		AdapterType: info.AdapterType,
+		GeneratedAt: info.LastUpdatedAt,
+	}
 }
 
 // maxPresize bounds how many assets AppliedStateWith makes room for ahead

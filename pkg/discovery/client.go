@@ -51,6 +51,8 @@ type Client struct {
 	log      *zap.Logger
 	// docs caches each operation's GraphQL document by operation name.
 	docs sync.Map
+	// idChunk, when positive, replaces maxIDsPerWalk (tests only).
+	idChunk int
 }
 
 // Option configures a Client.

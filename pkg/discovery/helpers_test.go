@@ -167,6 +167,8 @@ type recorder struct {
 	queries []string
 	ops     []string
 	firsts  []int
+	// filters holds each request's $filter.uniqueIds (nil without one).
+	filters [][]string
 	headers []http.Header
 }
 
@@ -184,11 +186,26 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := json.Unmarshal(body, &payload); err != nil {
 		return nil, err
 	}
+	var filter struct {
+		Variables struct {
+			Filter *struct {
+				UniqueIDs []string `json:"uniqueIds"`
+			} `json:"filter"`
+		} `json:"variables"`
+	}
+	if err := json.Unmarshal(body, &filter); err != nil {
+		return nil, err
+	}
+	var ids []string
+	if f := filter.Variables.Filter; f != nil {
+		ids = f.UniqueIDs
+	}
 	first, _ := payload.Variables["first"].(float64)
 	r.mu.Lock()
 	r.queries = append(r.queries, payload.Query)
 	r.ops = append(r.ops, payload.OperationName)
 	r.firsts = append(r.firsts, int(first))
+	r.filters = append(r.filters, ids)
 	r.headers = append(r.headers, req.Header.Clone())
 	r.mu.Unlock()
 	req.Body = io.NopCloser(bytes.NewReader(body))

@@ -42,8 +42,9 @@ type connHolder[N, A any] interface {
 }
 
 // fetchPage builds the fetchFunc of one connection: operation op, query
-// struct envQuery[A] whose A holds a connection of N.
-func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64) func(ctx context.Context, first int, after string) (page[N], error) {
+// struct envQuery[A] whose A holds a connection of N, with filter as
+// $filter when it is not nil.
+func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64, filter *idFilter) func(ctx context.Context, first int, after string) (page[N], error) {
 	return func(ctx context.Context, first int, after string) (page[N], error) {
 		var q envQuery[A]
 		var afterVar *string
@@ -51,6 +52,9 @@ func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64)
 			afterVar = &after
 		}
 		vars := map[string]any{varEnvironmentID: BigInt(envID), varFirst: first, varAfter: afterVar}
+		if filter != nil {
+			vars[varFilter] = filter
+		}
 		err := query(ctx, c, op, &q, vars)
 		var pe *PartialError
 		if err != nil && !errors.As(err, &pe) {
@@ -67,6 +71,17 @@ func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64)
 		}
 		return p, err
 	}
+}
+
+// connFetch builds the fetchFunc of one connection: the whole connection
+// (operation op, query struct A) when filter is nil, otherwise only the
+// nodes the filter names (operation opByID, query struct B).
+func connFetch[N, A, B any, PA connHolder[N, A], PB connHolder[N, B]](c *Client, envID int64, filter *idFilter,
+	op, opByID string) func(ctx context.Context, first int, after string) (page[N], error) {
+	if filter == nil {
+		return fetchPage[N, A, PA](c, op, envID, nil)
+	}
+	return fetchPage[N, B, PB](c, opByID, envID, filter)
 }
 
 // paginate walks a connection page by page. It stops when hasNextPage is

@@ -19,7 +19,42 @@ const (
 	varEnvironmentID = "environmentId"
 	varFirst         = "first"
 	varAfter         = "after"
+	// varFilter is the {uniqueIds: [...]} filter of the by-ID queries.
+	varFilter = "filter"
 )
+
+// Names of the applied-state connections' filter input types in dbt's
+// schema; the by-ID queries declare $filter with them.
+const (
+	filterModels    = "ModelAppliedFilter"
+	filterSources   = "SourceAppliedFilter"
+	filterTests     = "TestAppliedFilter"
+	filterExposures = "ExposureFilter"
+	// filterMaterialized filters seeds and snapshots.
+	filterMaterialized = "GenericMaterializedFilter"
+)
+
+// idFilter is the $filter variable of a by-ID query: {uniqueIds: [...]},
+// declared as the connection's filter input type. The query builder takes
+// the type from GetGraphQLType; passed as a pointer, the variable is
+// nullable, like the connection's filter argument.
+type idFilter struct {
+	typ       string
+	UniqueIDs []string `json:"uniqueIds"`
+}
+
+// GetGraphQLType returns the filter's input type name for the query
+// builder.
+func (f *idFilter) GetGraphQLType() string { return f.typ }
+
+// newIDFilter returns the filter selecting ids, or nil (no filter: the
+// whole connection) when ids is nil.
+func newIDFilter(typ string, ids []string) *idFilter {
+	if ids == nil {
+		return nil
+	}
+	return &idFilter{typ: typ, UniqueIDs: ids}
+}
 
 // envQuery is `environment(id: $environmentId) { applied { ... } }`.
 type envQuery[A any] struct {
@@ -67,12 +102,45 @@ type exposuresApplied[N any] struct {
 	Conn connection[N] `graphql:"exposures(first: $first, after: $after)" json:"exposures"`
 }
 
+// The same connections restricted to the unique IDs in $filter.
+
+type modelsByIDApplied[N any] struct {
+	Conn connection[N] `graphql:"models(first: $first, after: $after, filter: $filter)" json:"models"`
+}
+
+type sourcesByIDApplied[N any] struct {
+	Conn connection[N] `graphql:"sources(first: $first, after: $after, filter: $filter)" json:"sources"`
+}
+
+type testsByIDApplied[N any] struct {
+	Conn connection[N] `graphql:"tests(first: $first, after: $after, filter: $filter)" json:"tests"`
+}
+
+type seedsByIDApplied[N any] struct {
+	Conn connection[N] `graphql:"seeds(first: $first, after: $after, filter: $filter)" json:"seeds"`
+}
+
+type snapshotsByIDApplied[N any] struct {
+	Conn connection[N] `graphql:"snapshots(first: $first, after: $after, filter: $filter)" json:"snapshots"`
+}
+
+type exposuresByIDApplied[N any] struct {
+	Conn connection[N] `graphql:"exposures(first: $first, after: $after, filter: $filter)" json:"exposures"`
+}
+
 func (a *modelsApplied[N]) conn() *connection[N]    { return &a.Conn }
 func (a *sourcesApplied[N]) conn() *connection[N]   { return &a.Conn }
 func (a *testsApplied[N]) conn() *connection[N]     { return &a.Conn }
 func (a *seedsApplied[N]) conn() *connection[N]     { return &a.Conn }
 func (a *snapshotsApplied[N]) conn() *connection[N] { return &a.Conn }
 func (a *exposuresApplied[N]) conn() *connection[N] { return &a.Conn }
+
+func (a *modelsByIDApplied[N]) conn() *connection[N]    { return &a.Conn }
+func (a *sourcesByIDApplied[N]) conn() *connection[N]   { return &a.Conn }
+func (a *testsByIDApplied[N]) conn() *connection[N]     { return &a.Conn }
+func (a *seedsByIDApplied[N]) conn() *connection[N]     { return &a.Conn }
+func (a *snapshotsByIDApplied[N]) conn() *connection[N] { return &a.Conn }
+func (a *exposuresByIDApplied[N]) conn() *connection[N] { return &a.Conn }
 
 // nodeBase holds the EnvironmentAppliedNode interface fields.
 type nodeBase struct {

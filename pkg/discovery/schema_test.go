@@ -30,6 +30,12 @@ func pagedVars() map[string]any {
 	return map[string]any{varEnvironmentID: BigInt(1), varFirst: 500, varAfter: after}
 }
 
+func byIDVars(filterType string) map[string]any {
+	vars := pagedVars()
+	vars[varFilter] = newIDFilter(filterType, []string{"model.shop.a"})
+	return vars
+}
+
 // allQueries lists every operation the client can send, built exactly as
 // the client builds them.
 func allQueries() map[string]struct {
@@ -53,6 +59,16 @@ func allQueries() map[string]struct {
 		opSnapshots:     {&envQuery[snapshotsApplied[snapshotFull]]{}, pagedVars()},
 		opSnapshotLight: {&envQuery[snapshotsApplied[snapshotLight]]{}, pagedVars()},
 		opExposures:     {&envQuery[exposuresApplied[exposureNode]]{}, pagedVars()},
+
+		opModelsByID:         {&envQuery[modelsByIDApplied[modelFull]]{}, byIDVars(filterModels)},
+		opModelsLightByID:    {&envQuery[modelsByIDApplied[modelLight]]{}, byIDVars(filterModels)},
+		opSourcesByID:        {&envQuery[sourcesByIDApplied[sourceNode]]{}, byIDVars(filterSources)},
+		opTestsByID:          {&envQuery[testsByIDApplied[testFull]]{}, byIDVars(filterTests)},
+		opTestsLightByID:     {&envQuery[testsByIDApplied[testLight]]{}, byIDVars(filterTests)},
+		opSeedsByID:          {&envQuery[seedsByIDApplied[seedNode]]{}, byIDVars(filterMaterialized)},
+		opSnapshotsByID:      {&envQuery[snapshotsByIDApplied[snapshotFull]]{}, byIDVars(filterMaterialized)},
+		opSnapshotsLightByID: {&envQuery[snapshotsByIDApplied[snapshotLight]]{}, byIDVars(filterMaterialized)},
+		opExposuresByID:      {&envQuery[exposuresByIDApplied[exposureNode]]{}, byIDVars(filterExposures)},
 	}
 }
 
@@ -74,6 +90,11 @@ func TestSentQueriesAreValidAgainstDbtSchema(t *testing.T) {
 	// The limit forces the smaller pages and the lighter field sets too.
 	c, rec := newTestServer(t, ds, dbtcloudtest.GraphQLOptions{ComplexityLimit: 35})
 	_, err := c.AppliedState(t.Context(), testEnvID)
+	require.NoError(t, err)
+	_, err = c.AppliedStateWith(t.Context(), testEnvID, AppliedOptions{UniqueIDs: []string{
+		"model.shop.m0001", "source.shop.raw.t0001", "test.shop.assert_positive", "seed.shop.s0001",
+		"snapshot.shop.snap0001", "exposure.shop.dash00",
+	}})
 	require.NoError(t, err)
 	_, err = c.LastUpdatedAt(t.Context(), testEnvID)
 	require.NoError(t, err)
@@ -113,4 +134,37 @@ func TestQueryWithUnknownFieldFailsValidation(t *testing.T) {
 	require.NoError(t, err)
 	_, errs = gqlparser.LoadQueryWithRules(schema, plain, nil)
 	require.NotEmpty(t, errs, "an Int! environment ID is rejected, which is why BigInt exists")
+}
+
+func TestByIDQueriesDeclareTheFilterInputType(t *testing.T) {
+	schema := dbtSchema(t)
+	tests := []struct {
+		name       string
+		q          any
+		filterType string
+		valid      bool
+	}{
+		{"models take a ModelAppliedFilter", &envQuery[modelsByIDApplied[modelLight]]{}, filterModels, true},
+		{"sources take a SourceAppliedFilter", &envQuery[sourcesByIDApplied[sourceNode]]{}, filterSources, true},
+		{"tests take a TestAppliedFilter", &envQuery[testsByIDApplied[testLight]]{}, filterTests, true},
+		{"seeds take a GenericMaterializedFilter", &envQuery[seedsByIDApplied[seedNode]]{}, filterMaterialized, true},
+		{"snapshots take a GenericMaterializedFilter", &envQuery[snapshotsByIDApplied[snapshotLight]]{}, filterMaterialized, true},
+		{"exposures take an ExposureFilter", &envQuery[exposuresByIDApplied[exposureNode]]{}, filterExposures, true},
+		{"a type the schema lacks is rejected", &envQuery[modelsByIDApplied[modelLight]]{}, "ModelFilter", false},
+		{"another connection's filter type is rejected", &envQuery[modelsByIDApplied[modelLight]]{}, filterMaterialized, false},
+		{"a source filter on tests is rejected", &envQuery[testsByIDApplied[testLight]]{}, filterSources, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, err := graphql.ConstructQuery(tt.q, byIDVars(tt.filterType), graphql.OperationName("Q"))
+			require.NoError(t, err)
+			require.Contains(t, doc, "$filter:"+tt.filterType+"$", "the variable is nullable, like the argument")
+			_, errs := gqlparser.LoadQueryWithRules(schema, doc, nil)
+			if tt.valid {
+				require.Empty(t, errs, "query:\n%s", doc)
+			} else {
+				require.NotEmpty(t, errs, "query:\n%s", doc)
+			}
+		})
+	}
 }

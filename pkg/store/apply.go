@@ -214,24 +214,29 @@ func (w *writer) environment(ctx context.Context) error {
 		t := w.snap.AppliedUpdatedAt
 		applied = &t
 	}
+	// A complete snapshot that read the whole applied state stamps when
+	// it did; an incremental one (Kept) leaves the stamp as it was.
+	fullRead := w.snap.Complete && applied != nil && w.snap.Kept == nil
 	if _, err := w.tx.Exec(ctx, `
 		INSERT INTO crawler.environments (account_id, project_id, environment_id, project_name, name,
-			environment_type, deployment_type, adapter_type, applied_updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			environment_type, deployment_type, adapter_type, applied_updated_at, applied_full_read_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $10::boolean THEN now() END)
 		ON CONFLICT (account_id, project_id, environment_id) DO UPDATE SET
 			project_name = excluded.project_name, name = excluded.name,
 			environment_type = excluded.environment_type, deployment_type = excluded.deployment_type,
 			adapter_type = CASE WHEN excluded.adapter_type = '' THEN environments.adapter_type ELSE excluded.adapter_type END,
 			applied_updated_at = COALESCE(excluded.applied_updated_at, environments.applied_updated_at),
+			applied_full_read_at = COALESCE(excluded.applied_full_read_at, environments.applied_full_read_at),
 			updated_at = now()
 		WHERE (environments.project_name, environments.name, environments.environment_type,
 		       environments.deployment_type, environments.adapter_type, environments.applied_updated_at)
 		  IS DISTINCT FROM
 		      (excluded.project_name, excluded.name, excluded.environment_type, excluded.deployment_type,
 		       CASE WHEN excluded.adapter_type = '' THEN environments.adapter_type ELSE excluded.adapter_type END,
-		       COALESCE(excluded.applied_updated_at, environments.applied_updated_at))`,
+		       COALESCE(excluded.applied_updated_at, environments.applied_updated_at))
+		   OR excluded.applied_full_read_at IS NOT NULL`,
 		sc.AccountID, sc.ProjectID, sc.EnvironmentID, w.str(sc.ProjectName), w.str(sc.EnvironmentName),
-		sc.EnvironmentType, sc.DeploymentType, w.snap.AdapterType, applied); err != nil {
+		sc.EnvironmentType, sc.DeploymentType, w.snap.AdapterType, applied, fullRead); err != nil {
 		return err
 	}
 	return w.tx.QueryRow(ctx, `
@@ -281,7 +286,7 @@ var assetCols = []string{
 	"database_name", "schema_name", "identifier", "relation_name", "materialization", "language",
 	"access", "version", "enabled", "owner", "tags", "meta", "path", "raw_code", "compiled_code",
 	"checksum", "source_name", "loader", "test_name", "test_column_name", "tested_unique_id",
-	"severity", "url", "label", "content_hash",
+	"severity", "url", "label", "content_hash", "artifact_hash",
 }
 
 func (w *writer) assets(ctx context.Context) error {
@@ -329,6 +334,14 @@ func (w *writer) assets(ctx context.Context) error {
 			continue // duplicates are reported by the builder; the first wins
 		}
 		seen[uid] = true
+		if w.snap.Kept[uid] {
+			if old, ok := existing[uid]; ok && !old.pending {
+				w.res.Unchanged++
+				continue
+			}
+			// Not stored as it was read (archived since, or gone): this
+			// snapshot's artifact values are all there is.
+		}
 		hash := w.hashAsset(a)
 		if old, ok := existing[uid]; ok && !old.pending && bytes.Equal(old.hash, hash) {
 			w.res.Unchanged++
@@ -457,7 +470,7 @@ func (w *writer) assetValues(a *catalog.Asset, hash []byte) []any {
 	s := anySink{w: w, vals: make([]any, 0, len(assetCols))}
 	s.vals = append(s.vals, w.envID)
 	w.assetFields(a, &s)
-	return append(s.vals, hash)
+	return append(s.vals, hash, w.artifactHash(a))
 }
 
 // keyTable creates a transaction-scoped table of n text key columns
@@ -635,6 +648,9 @@ func (w *writer) columns(ctx context.Context) error {
 	var freshHash [][]byte
 	var cur *assetColumns
 	for i := range w.snap.Columns {
+		if w.snap.Kept[w.snap.Columns[i].AssetUniqueID] {
+			continue // the stored columns stand
+		}
 		r := w.columnRow(&w.snap.Columns[i])
 		if cur == nil || cur.uid != r.uid {
 			// Columns come grouped by asset: one lookup per asset, and
@@ -760,7 +776,22 @@ type assetColumns struct {
 // storedColumns reads the environment's stored column hashes grouped by
 // asset. Rows come in key order, so each asset's unique_id is one string.
 func (w *writer) storedColumns(ctx context.Context) (map[string]*assetColumns, error) {
-	rs, err := w.tx.Query(ctx, `SELECT unique_id, name, content_hash FROM crawler.columns WHERE env_id = $1 ORDER BY unique_id, name`, w.envID)
+	var (
+		rs  pgx.Rows
+		err error
+	)
+	if w.snap.Kept == nil {
+		rs, err = w.tx.Query(ctx, `SELECT unique_id, name, content_hash FROM crawler.columns WHERE env_id = $1 ORDER BY unique_id, name`, w.envID)
+	} else {
+		// Only the columns of the assets read in full: usually a few.
+		var uids []string
+		for i := range w.snap.Assets {
+			if uid := w.snap.Assets[i].UniqueID; !w.snap.Kept[uid] {
+				uids = append(uids, w.str(uid))
+			}
+		}
+		rs, err = w.tx.Query(ctx, `SELECT unique_id, name, content_hash FROM crawler.columns WHERE env_id = $1 AND unique_id = ANY($2) ORDER BY unique_id, name`, w.envID, uids)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -840,7 +871,7 @@ func (w *writer) edges(ctx context.Context) error {
 	}
 	var gone [][]any
 	for key := range existing {
-		if !seen[key] {
+		if !seen[key] && !w.snap.Kept[key[1]] {
 			gone = append(gone, []any{key[0], key[1]})
 		}
 	}

@@ -116,12 +116,31 @@ func (w *writer) appendAssetRow(b []byte, a *catalog.Asset, hash []byte) []byte 
 	s := copySink{w: w, b: append(b, '\t')}
 	w.assetFields(a, &s)
 	b, _ = appendCopyValue(s.b, hash) // []byte always encodes
+	b = append(b, '\t')
+	if ah := w.artifactHash(a); ah != nil {
+		b, _ = appendCopyValue(b, ah)
+	} else {
+		b = append(b, `\N`...)
+	}
 	return append(b, '\n')
 }
 
-// hashAsset returns asset a's content hash.
+// hashAsset returns asset a's content hash: its fields and its artifact
+// hash, so that a row whose artifact hash changed is written too.
 func (w *writer) hashAsset(a *catalog.Asset) []byte {
 	w.h.reset()
 	w.assetFields(a, hashSink{w})
+	if ah := w.artifactHash(a); ah != nil {
+		w.h.str(string(ah))
+	}
 	return w.h.sum()
+}
+
+// artifactHash is asset a's artifact hash in the snapshot, nil when it
+// has none.
+func (w *writer) artifactHash(a *catalog.Asset) []byte {
+	if w.snap.ArtifactHashes == nil {
+		return nil
+	}
+	return w.snap.ArtifactHashes[a.UniqueID]
 }

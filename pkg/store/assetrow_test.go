@@ -24,7 +24,8 @@ func TestAssetRowMatchesValues(t *testing.T) {
 			TestName: "not_null", TestedUniqueID: "model.shop.orders", Severity: "warn", Tags: []string{}},
 	}
 	require.True(t, assets[1].CompiledCode.Compressed())
-	w := newWriter(&catalog.Snapshot{Scope: testScope}, 2)
+	w := newWriter(&catalog.Snapshot{Scope: testScope,
+		ArtifactHashes: map[string][]byte{"model.shop.big": []byte("0123456789abcdef")}}, 2)
 	w.envID = 42
 	for _, a := range assets {
 		t.Run(a.Name, func(t *testing.T) {
@@ -33,7 +34,7 @@ func TestAssetRowMatchesValues(t *testing.T) {
 			// The reference: hashRow over the values, compressed code by digest.
 			vals := w.assetValues(&a, hash)
 			ref := newHasher()
-			for i, v := range vals[1 : len(vals)-1] {
+			for i, v := range vals[1 : len(vals)-2] { // not env_id and the two hashes
 				col := assetCols[i+1]
 				if t := codeOf(a, col); t.Compressed() {
 					ref.text(t)
@@ -49,6 +50,9 @@ func TestAssetRowMatchesValues(t *testing.T) {
 				default:
 					require.Failf(t, "unexpected value type", "%s: %T", col, v)
 				}
+			}
+			if ah := vals[len(vals)-1].([]byte); ah != nil {
+				ref.str(string(ah))
 			}
 			require.Equal(t, ref.sum(), hash)
 

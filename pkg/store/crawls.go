@@ -176,17 +176,20 @@ type EnvironmentState struct {
 	Watermarks map[int64]int64
 	// LastCrawlComplete is whether the newest succeeded crawl was complete.
 	LastCrawlComplete bool
+	// AppliedFullReadAt is when a complete crawl last read the whole
+	// Discovery applied state (zero if none did).
+	AppliedFullReadAt time.Time
 }
 
 // EnvironmentState returns the stored state of an environment.
 func (s *Store) EnvironmentState(ctx context.Context, sc catalog.Scope) (EnvironmentState, error) {
 	st := EnvironmentState{Watermarks: map[int64]int64{}}
 	var envID int64
-	var applied *time.Time
+	var applied, fullRead *time.Time
 	err := s.pool.QueryRow(ctx, `
-		SELECT env_id, applied_updated_at FROM crawler.environments
+		SELECT env_id, applied_updated_at, applied_full_read_at FROM crawler.environments
 		WHERE account_id = $1 AND project_id = $2 AND environment_id = $3`,
-		sc.AccountID, sc.ProjectID, sc.EnvironmentID).Scan(&envID, &applied)
+		sc.AccountID, sc.ProjectID, sc.EnvironmentID).Scan(&envID, &applied, &fullRead)
 	if err == pgx.ErrNoRows {
 		return st, nil
 	}
@@ -196,6 +199,9 @@ func (s *Store) EnvironmentState(ctx context.Context, sc catalog.Scope) (Environ
 	st.Known = true
 	if applied != nil {
 		st.AppliedUpdatedAt = *applied
+	}
+	if fullRead != nil {
+		st.AppliedFullReadAt = *fullRead
 	}
 	rows, err := s.pool.Query(ctx, `SELECT job_id, last_run_id FROM crawler.watermarks WHERE env_id = $1`, envID)
 	if err != nil {
