@@ -11,6 +11,31 @@
 ALTER TABLE crawler.assets ADD COLUMN artifact_hash bytea;
 ALTER TABLE crawler.environments ADD COLUMN applied_full_read_at timestamptz;
 
+-- How each crawl read the applied state: 'full', 'changed' (only the
+-- assets whose artifacts changed) or '' (not at all), and how many
+-- applied-state assets it read. Appended to the public view.
+ALTER TABLE crawler.crawls ADD COLUMN applied_read text NOT NULL DEFAULT '';
+ALTER TABLE crawler.crawls ADD COLUMN applied_assets integer NOT NULL DEFAULT 0;
+CREATE OR REPLACE VIEW catalog.crawls AS
+SELECT crawl_id, started_at, finished_at, status, environment_id,
+       assets_inserted, assets_updated, assets_unchanged, assets_archived,
+       api_requests, account_id, project_id, complete, assets_restored,
+       columns_written, edges_written, test_results_added, freshness_added,
+       api_retries, rate_limit_waits, bytes_downloaded, artifacts_downloaded,
+       durations, warnings, error, applied_read, applied_assets
+FROM crawler.crawls;
+
 -- +goose Down
+DROP VIEW catalog.crawls;
+CREATE VIEW catalog.crawls AS
+SELECT crawl_id, started_at, finished_at, status, environment_id,
+       assets_inserted, assets_updated, assets_unchanged, assets_archived,
+       api_requests, account_id, project_id, complete, assets_restored,
+       columns_written, edges_written, test_results_added, freshness_added,
+       api_retries, rate_limit_waits, bytes_downloaded, artifacts_downloaded,
+       durations, warnings, error
+FROM crawler.crawls;
+ALTER TABLE crawler.crawls DROP COLUMN applied_assets;
+ALTER TABLE crawler.crawls DROP COLUMN applied_read;
 ALTER TABLE crawler.environments DROP COLUMN applied_full_read_at;
 ALTER TABLE crawler.assets DROP COLUMN artifact_hash;

@@ -338,6 +338,7 @@ func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvRepor
 			APIRequests: int(er.Requests), DiscoveryRequests: int(m.Discovery.Load()), APIRetries: int(er.Retries), RateLimitWaits: int(er.RateLimit),
 			BytesDownloaded: er.Bytes, ArtifactsDownloaded: int(er.Artifacts),
 			Durations: er.Durations, Warnings: er.Warnings, Error: errText,
+			AppliedRead: er.AppliedRead, AppliedAssets: er.AppliedAssets,
 		}
 	}
 	if write != nil {

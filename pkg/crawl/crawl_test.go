@@ -456,6 +456,9 @@ func TestIncrementalCrawlReadsOnlyChangedAssets(t *testing.T) {
 	}
 	require.Positive(t, read)
 	require.Less(t, read, total/4)
+	require.Equal(t, []string{"changed", "full"},
+		h.query(`SELECT DISTINCT applied_read FROM catalog.crawls WHERE status = 'succeeded' ORDER BY 1`),
+		"each crawl records how it read the applied state")
 
 	t.Run("the catalog is the one a full crawl makes", func(t *testing.T) {
 		full := h.sameAccount(t)

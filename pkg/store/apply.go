@@ -41,6 +41,11 @@ type CrawlRecord struct {
 	Durations map[string]float64
 	Warnings  []catalog.Warning
 	Error     string
+	// AppliedRead is how the Discovery applied state was read ("full",
+	// "changed" or "" for not at all) and AppliedAssets how many of its
+	// assets came back.
+	AppliedRead   string
+	AppliedAssets int
 }
 
 // ApplyResult counts what Apply wrote.

@@ -61,15 +61,15 @@ func insertCrawl(ctx context.Context, q execer, sc catalog.Scope, complete bool,
 			status, complete, assets_inserted, assets_updated, assets_unchanged, assets_archived,
 			assets_restored, columns_written, edges_written, test_results_added, freshness_added,
 			api_requests, api_retries, rate_limit_waits, bytes_downloaded, artifacts_downloaded,
-			durations, warnings, error, discovery_requests)
+			durations, warnings, error, discovery_requests, applied_read, applied_assets)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-			$19, $20, $21, $22, $23, $24, $25)
+			$19, $20, $21, $22, $23, $24, $25, $26, $27)
 		RETURNING crawl_id`,
 		sc.AccountID, sc.ProjectID, sc.EnvironmentID, started, finished, status, complete,
 		res.Inserted, res.Updated, res.Unchanged, res.Archived, res.Restored, res.ColumnsWritten,
 		res.EdgesWritten, res.TestResultsAdded, res.FreshnessAdded, rec.APIRequests, rec.APIRetries,
 		rec.RateLimitWaits, rec.BytesDownloaded, rec.ArtifactsDownloaded, string(durations), string(wj), msg,
-		rec.DiscoveryRequests,
+		rec.DiscoveryRequests, rec.AppliedRead, rec.AppliedAssets,
 	).Scan(&id)
 	return id, err
 }

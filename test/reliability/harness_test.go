@@ -210,6 +210,7 @@ func (e *env) mustCrawl(ctx context.Context) *crawl.Report {
 var volatile = map[string]bool{
 	"updated_at": true, "recorded_at": true, "first_seen_at": true, "asset_id": true,
 	"missing_count": true, "consecutive_complete_crawls": true, "env_id": true,
+	"applied_full_read_at": true,
 }
 
 // catalogDump is a canonical dump of the crawler tables, per environment
