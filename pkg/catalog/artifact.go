@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -227,6 +228,15 @@ type walker struct {
 }
 
 func newWalker(r io.Reader, kind ArtifactKind, opts DecodeOptions) *walker {
+	return newWalkerBuf(r, kind, opts, nil)
+}
+
+// newWalkerBuf is newWalker reading through buf, a buffer no longer used,
+// when it is at least scanBufSize bytes long.
+func newWalkerBuf(r io.Reader, kind ArtifactKind, opts DecodeOptions, buf []byte) *walker {
+	if len(buf) < scanBufSize {
+		buf = make([]byte, scanBufSize)
+	}
 	w := &walker{kind: kind, file: opts.File, maxDepth: opts.MaxDepth}
 	if w.file == "" {
 		w.file = kind.fileName()
@@ -239,7 +249,7 @@ func newWalker(r io.Reader, kind ArtifactKind, opts DecodeOptions) *walker {
 		limit = DefaultMaxBytes
 	}
 	w.lr = &limitReader{r: r, limit: limit}
-	w.s = &scanner{r: w.lr, buf: make([]byte, scanBufSize), mark: -1, maxDepth: w.maxDepth}
+	w.s = &scanner{r: w.lr, buf: buf, mark: -1, maxDepth: w.maxDepth}
 	w.meta.Kind = kind
 	return w
 }
@@ -564,6 +574,11 @@ func (s *scanner) peekIn() (byte, error) {
 			return c, nil
 		}
 	}
+	return s.peekInSpace()
+}
+
+// peekInSpace is peekIn past whitespace or at the end of the buffer.
+func (s *scanner) peekInSpace() (byte, error) {
 	c, err := s.peekSpace()
 	if err != nil {
 		return 0, s.eof()
@@ -584,6 +599,18 @@ func (s *scanner) ensure(n int) error {
 // after consumes the separator following a member or element: it returns
 // the first byte of the next member, or closer (not consumed).
 func (s *scanner) after(closer byte) (byte, error) {
+	// Fast path: compact JSON, a comma then the next member's first byte.
+	if pos := s.pos; pos+1 < s.end && pos+1 < len(s.buf) {
+		switch c := s.buf[pos]; c {
+		case closer:
+			return c, nil
+		case ',':
+			if c := s.buf[pos+1]; c > ' ' && c != closer {
+				s.pos++
+				return c, nil
+			}
+		}
+	}
 	c, err := s.peekIn()
 	if err != nil {
 		return 0, err
@@ -640,6 +667,23 @@ func (s *scanner) capture(depth int) ([]byte, error) {
 	return raw, err
 }
 
+// colon consumes the colon after an object key.
+func (s *scanner) colon() error {
+	if s.pos < s.end && s.buf[s.pos] == ':' {
+		s.pos++
+		return nil
+	}
+	c, err := s.peekIn()
+	if err != nil {
+		return err
+	}
+	if c != ':' {
+		return s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " after an object key")
+	}
+	s.pos++
+	return nil
+}
+
 // value consumes and validates one value; depth is the number of
 // containers open around it.
 func (s *scanner) value(depth int) error {
@@ -647,6 +691,11 @@ func (s *scanner) value(depth int) error {
 	if err != nil {
 		return err
 	}
+	return s.valueAt(depth, c)
+}
+
+// valueAt is value once its first byte c has been peeked.
+func (s *scanner) valueAt(depth int, c byte) error {
 	switch c {
 	case '{', '[':
 		return s.container(depth+1, c)
@@ -688,13 +737,9 @@ func (s *scanner) container(depth int, open byte) error {
 			if err := s.stringBody(); err != nil {
 				return err
 			}
-			if c, err = s.peekIn(); err != nil {
+			if err := s.colon(); err != nil {
 				return err
 			}
-			if c != ':' {
-				return s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " after an object key")
-			}
-			s.pos++
 		}
 		if err := s.value(depth); err != nil {
 			return err
@@ -716,55 +761,87 @@ var plainString = func() (t [256]bool) {
 	return t
 }()
 
-// Bytes repeated across a word, for plain8.
+// Bytes repeated across a word, for special8.
 const (
 	ones8  = 0x0101010101010101
 	highs8 = 0x8080808080808080
 )
 
-// plain8 reports whether none of the eight bytes of x is '"', '\\' or a
-// control character (the word-at-a-time tests for a zero byte and for a
-// byte below 0x20 are exact as yes/no answers).
-func plain8(x uint64) bool {
+// special8 returns a word whose lowest set bit is the high bit of the
+// first byte of x that is '"', '\\' or a control character, or 0 when x
+// has none. Bits above the lowest may be spurious (borrows propagate
+// upwards only), so only the lowest one is meaningful.
+func special8(x uint64) uint64 {
 	q := x ^ (ones8 * '"')
 	e := x ^ (ones8 * '\\')
 	t := (q - ones8) &^ q
 	t |= (e - ones8) &^ e
 	t |= (x - ones8*0x20) &^ x
-	return t&highs8 == 0
+	return t & highs8
 }
 
-// stringBody consumes a string after its opening quote.
+// stringBody consumes a string after its opening quote. Plain bytes are
+// skipped a word at a time and the common escapes in place; an escape cut
+// by the end of the buffer is left to escape, which reads more input.
 func (s *scanner) stringBody() error {
 	for {
 		b := s.buf[s.pos:s.end]
 		i := 0
-		for i+8 <= len(b) && plain8(binary.LittleEndian.Uint64(b[i:])) {
-			i += 8
-		}
-		for i+4 <= len(b) && plainString[b[i]] && plainString[b[i+1]] && plainString[b[i+2]] && plainString[b[i+3]] {
-			i += 4
-		}
-		for i < len(b) && plainString[b[i]] {
-			i++
+	scan:
+		for {
+			for i+8 <= len(b) {
+				if t := special8(binary.LittleEndian.Uint64(b[i:])); t != 0 {
+					i += bits.TrailingZeros64(t) >> 3
+					goto special
+				}
+				i += 8
+			}
+			for i < len(b) && plainString[b[i]] {
+				i++
+			}
+			if i == len(b) {
+				break
+			}
+		special:
+			switch b[i] {
+			case '"':
+				s.pos += i + 1
+				return nil
+			case '\\':
+				if i+1 >= len(b) {
+					break scan
+				}
+				switch b[i+1] {
+				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+					i += 2
+					continue
+				case 'u':
+					if i+6 > len(b) {
+						break scan
+					}
+					if hex4(b[i+2:i+6]) < 0 {
+						s.pos += i
+						return s.syntax("invalid \\u escape in a string")
+					}
+					i += 6
+					continue
+				}
+				s.pos += i
+				return s.syntax("invalid escape in a string")
+			default:
+				s.pos += i
+				return s.syntax("invalid control character in a string")
+			}
 		}
 		s.pos += i
-		if i == len(b) {
-			if !s.fill() {
-				return s.eof()
-			}
-			continue
-		}
-		switch b[i] {
-		case '"':
-			s.pos++
-			return nil
-		case '\\':
+		if i < len(b) { // an escape cut by the end of the buffer
 			if err := s.escape(); err != nil {
 				return err
 			}
-		default:
-			return s.syntax("invalid control character in a string")
+			continue
+		}
+		if !s.fill() {
+			return s.eof()
 		}
 	}
 }

@@ -109,18 +109,18 @@ func (b *Builder) decodeOpts(file string) DecodeOptions {
 // newest (by metadata.generated_at) wins for every unique_id. It returns
 // the decoder's *ArtifactError on input it cannot understand.
 func (b *Builder) AddManifest(r io.Reader, prov Provenance) error {
-	var nodes []stagedNode
+	// Collected in chunks and copied once at their exact count: growing
+	// one slice would leave several times its final size as garbage.
+	var staged chunks[stagedNode]
 	d := nodeDecoder{in: &b.in}
 	meta, err := streamManifest(r, b.decodeOpts("manifest.json"), &d, func(section, key string) error {
-		nodes = append(nodes, d.stage(section, key))
+		*staged.next() = d.stage(section, key)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if cap(nodes)-len(nodes) > len(nodes)/16 {
-		nodes = slices.Clone(nodes)
-	}
+	nodes := staged.drain(nil)
 	b.seq++
 	b.manifests = append(b.manifests, stagedManifest{meta: meta, prov: prov, nodes: nodes, seq: b.seq})
 	return nil
@@ -141,18 +141,16 @@ func (b *Builder) ProjectName() string {
 // AddCatalog reads a catalog.json. When several catalogs are added, the
 // newest wins for every unique_id and relation.
 func (b *Builder) AddCatalog(r io.Reader) error {
-	var tables []stagedTable
+	var staged chunks[stagedTable]
 	d := tableDecoder{in: &b.in}
 	meta, err := streamCatalog(r, b.decodeOpts("catalog.json"), &d, func(key string) error {
-		tables = append(tables, d.stage(key))
+		*staged.next() = d.stage(key)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if cap(tables)-len(tables) > len(tables)/16 {
-		tables = slices.Clone(tables)
-	}
+	tables := staged.drain(nil)
 	b.seq++
 	b.catalogs = append(b.catalogs, stagedCatalog{meta: meta, tables: tables, seq: b.seq})
 	return nil

@@ -281,6 +281,7 @@ type nodeDecoder struct {
 	cols  []columnRaw
 	tags  []string // scratch: config.tags, depends_on.nodes
 	tag2  []string // scratch: tags
+	code  []byte   // scratch: decoded code
 }
 
 // read consumes the manifest entry object whose '{' is next, a container
@@ -604,8 +605,8 @@ func (d *nodeDecoder) stage(section, key string) stagedNode {
 	s.PackageName = in.strBytes(v(n.packageName))
 	s.Description = strOf(v(n.description))
 	s.Path = normPath(strOf(firstRaw(v(n.originalFilePath), v(n.path))))
-	s.RawCode = NewText(strOf(firstRaw(v(n.rawCode), v(n.rawSQL))))
-	s.CompiledCode = NewText(strOf(firstRaw(v(n.compiledCode), v(n.compiledSQL))))
+	s.RawCode = textOf(firstRaw(v(n.rawCode), v(n.rawSQL)), &d.code)
+	s.CompiledCode = textOf(firstRaw(v(n.compiledCode), v(n.compiledSQL)), &d.code)
 	s.Language = in.strBytes(v(n.language))
 	if n.checksum.b != 0 && !strings.EqualFold(strOf(v(n.checksumName)), "none") {
 		s.Checksum = strOf(v(n.checksum))
@@ -634,7 +635,7 @@ func (d *nodeDecoder) stage(section, key string) stagedNode {
 		Group:      firstNonEmpty(in.flexBytes(v(n.group)), in.flexBytes(v(n.cfg.group))),
 		Version:    in.flexBytes(v(n.version)),
 		Owner:      metaOwner,
-		ColumnName: flexOf(v(n.columnName)), AttachedNode: in.strBytes(v(n.attachedNode)),
+		ColumnName: in.cache.flex(v(n.columnName)), AttachedNode: in.strBytes(v(n.attachedNode)),
 		SourceName: in.strBytes(v(n.sourceName)), Loader: in.strBytes(v(n.loader)),
 		URL: strOf(v(n.url)), Label: flexOf(v(n.label)), Maturity: in.strBytes(v(n.maturity)),
 		Kind: firstNonEmpty(in.flexBytes(v(n.calcMethod)), in.flexBytes(v(n.typ))),
@@ -645,10 +646,11 @@ func (d *nodeDecoder) stage(section, key string) stagedNode {
 	if n.haveTest {
 		s.HasTestMetadata = true
 		x.TestName, x.TestNamespace = in.strBytes(v(n.test.name)), in.flexBytes(v(n.test.namespace))
-		x.TestColumn, x.TestModel = flexOf(v(n.test.kwColumn)), flexOf(v(n.test.kwModel))
+		x.TestColumn, x.TestModel = in.cache.flex(v(n.test.kwColumn)), in.cache.flex(v(n.test.kwModel))
 	}
 	if x != (nodeExtra{}) {
-		s.x = &x
+		s.x = new(nodeExtra) // x itself stays on the stack
+		*s.x = x
 	}
 	return s
 }
@@ -701,13 +703,13 @@ func (d *nodeDecoder) stageColumns() []stagedColumn {
 	out := make([]stagedColumn, len(d.cols))
 	for i := range d.cols {
 		c := &d.cols[i]
-		sc := stagedColumn{Name: strOf(v(c.name)), Description: strOf(v(c.description)), DataType: in.flexBytes(v(c.dataType))}
+		sc := stagedColumn{Name: in.cache.literal(v(c.name)), Description: in.cache.literal(v(c.description)), DataType: in.flexBytes(v(c.dataType))}
 		if sc.Name == "" {
 			sc.Name = memberKey(v(c.key))
 		}
 		d.tags = d.flexList(d.tags[:0], v(c.tags))
-		if x := (columnExtra{Tags: in.list(d.tags), Meta: in.canonical(v(c.meta))}); x.Tags != nil || x.Meta != nil {
-			sc.x = &x
+		if tags, meta := in.list(d.tags), in.canonical(v(c.meta)); tags != nil || meta != nil {
+			sc.x = &columnExtra{Tags: tags, Meta: meta}
 		}
 		out[i] = sc
 	}
@@ -869,7 +871,8 @@ func walkManifest(r io.Reader, opts DecodeOptions, fn func(section, key string, 
 // reading every entry with d and calling fn once it is read, with its
 // section and map key; d's values are only valid during the call.
 func streamManifest(r io.Reader, opts DecodeOptions, d *nodeDecoder, fn func(section, key string) error) (ArtifactMeta, error) {
-	w := newWalker(r, KindManifest, opts)
+	w := newWalkerBuf(r, KindManifest, opts, d.in.bufs.take())
+	defer d.in.bufs.give(w)
 	d.s = w.s
 	s := w.s
 	w.streams = make(map[string]streamFunc, len(manifestSections)+1)

@@ -14,6 +14,10 @@ import (
 type strTable struct {
 	index map[string]int32
 	list  []string
+	// rows collects the rows of the file being read; bufs keeps a
+	// scanner buffer from file to file.
+	rows chunks[runRow]
+	bufs scanBufs
 }
 
 // bytes returns the position of s, adding it when new. s is copied only
@@ -450,11 +454,14 @@ func flexInt64(val []byte) (int64, bool) {
 // reading each result straight from the scanner with a rowDecoder,
 // appending one runRow per result to rows and interning its strings in
 // strs. It also reports whether every result has status success and no
-// adapter response. Its results and errors are DecodeRunResults'.
+// adapter response. Its results and errors are DecodeRunResults'. The
+// rows are collected in strs's chunks and copied out once, so the result
+// is allocated at its exact size and growing it leaves no garbage.
 func decodeRunRows(r io.Reader, opts DecodeOptions, strs *strTable, rows []runRow) (ArtifactMeta, []runRow, bool, error) {
 	quiet := true
 	success := strs.str("success")
-	w := newWalker(r, KindRunResults, opts)
+	w := newWalkerBuf(r, KindRunResults, opts, strs.bufs.take())
+	defer strs.bufs.give(w)
 	s := w.s
 	d := rowDecoder{s: s, strs: strs}
 	w.streams = map[string]streamFunc{
@@ -462,8 +469,7 @@ func decodeRunRows(r io.Reader, opts DecodeOptions, strs *strTable, rows []runRo
 			if c != '{' {
 				return s.value(2)
 			}
-			rows = append(rows, runRow{})
-			row := &rows[len(rows)-1]
+			row := strs.rows.next()
 			if err := d.read(3, row); err != nil {
 				return err
 			}
@@ -475,5 +481,5 @@ func decodeRunRows(r io.Reader, opts DecodeOptions, strs *strTable, rows []runRo
 		},
 	}
 	meta, err := w.runRunResults(nil)
-	return meta, rows, quiet, err
+	return meta, strs.rows.drain(rows), quiet, err
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"reflect"
 	"strings"
 	"testing"
@@ -134,20 +135,36 @@ func hasDuplicateOrFoldedKeys(doc []byte) bool {
 	}
 }
 
-func TestPlain8MatchesPlainString(t *testing.T) {
+func TestSpecial8FindsTheFirstSpecialByte(t *testing.T) {
 	// Every byte value at every position of a word filled with every byte
-	// value: plain8 must answer as the byte table does.
+	// value, and a second byte value after it: the lowest bit special8
+	// sets must be the first byte the byte table calls special.
 	word := make([]byte, 8)
 	for fill := range 256 {
 		for pos := range 8 {
 			for c := range 256 {
-				for i := range word {
-					word[i] = byte(fill)
-				}
-				word[pos] = byte(c)
-				want := plainString[fill] && plainString[c]
-				if got := plain8(binary.LittleEndian.Uint64(word)); got != want {
-					require.Equal(t, want, got, "word %q", word)
+				for _, after := range []byte{'a', '"', 0x1f, 0xff} {
+					for i := range word {
+						word[i] = byte(fill)
+					}
+					word[pos] = byte(c)
+					if pos+1 < len(word) {
+						word[pos+1] = after
+					}
+					want := -1
+					for i, b := range word {
+						if !plainString[b] {
+							want = i
+							break
+						}
+					}
+					got := -1
+					if t8 := special8(binary.LittleEndian.Uint64(word)); t8 != 0 {
+						got = bits.TrailingZeros64(t8) >> 3
+					}
+					if got != want {
+						require.Equal(t, want, got, "word %q", word)
+					}
 				}
 			}
 		}

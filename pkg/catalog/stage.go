@@ -23,6 +23,10 @@ type interner struct {
 	// canonical), keyed by their bytes.
 	metas map[string]metaMemo
 	canon map[string]json.RawMessage
+	// bufs keeps a scanner buffer from file to file; cache shares the
+	// strings of repeated column names, descriptions and comments.
+	bufs  scanBufs
+	cache strCache
 }
 
 // str returns the stored copy of s, storing s when new.

@@ -103,13 +103,9 @@ func (s *scanner) object(depth int, fn func(key span) error) error {
 			return err
 		}
 		key := span{ka, s.pos - s.mark - 1}
-		if c, err = s.peekIn(); err != nil {
+		if err := s.colon(); err != nil {
 			return err
 		}
-		if c != ':' {
-			return s.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " after an object key")
-		}
-		s.pos++
 		if err := fn(key); err != nil {
 			return err
 		}
@@ -147,11 +143,12 @@ func (s *scanner) array(depth int, fn func(c byte) error) error {
 
 // keep consumes a value at depth and stores its span in *dst.
 func (s *scanner) keep(depth int, dst *span) error {
-	if _, err := s.peekIn(); err != nil {
+	c, err := s.peekIn()
+	if err != nil {
 		return err
 	}
 	a := s.pos - s.mark
-	if err := s.value(depth); err != nil {
+	if err := s.valueAt(depth, c); err != nil {
 		return err
 	}
 	*dst = span{a, s.pos - s.mark}
@@ -166,9 +163,15 @@ func (s *scanner) keepString(depth int, dst *span) error {
 		return err
 	}
 	if c != '"' {
-		return s.value(depth)
+		return s.valueAt(depth, c)
 	}
-	return s.keep(depth, dst)
+	a := s.pos - s.mark
+	s.pos++
+	if err := s.stringBody(); err != nil {
+		return err
+	}
+	*dst = span{a, s.pos - s.mark}
+	return nil
 }
 
 // structValue consumes a value at depth that decodes into a pointer to a
@@ -185,5 +188,5 @@ func (s *scanner) structValue(depth int, reset func(), fn func(key span) error) 
 	case 'n':
 		reset()
 	}
-	return c, s.value(depth)
+	return c, s.valueAt(depth, c)
 }

@@ -254,7 +254,7 @@ func (d *tableDecoder) stage(key string) stagedTable {
 				continue
 			}
 			e := &d.cols[i]
-			c := CatalogColumn{Name: flexOf(v(e.a)), Type: in.flexBytes(v(e.b)), Comment: flexOf(v(e.d))}
+			c := CatalogColumn{Name: in.cache.flex(v(e.a)), Type: in.flexBytes(v(e.b)), Comment: in.cache.flex(v(e.d))}
 			if c.Name == "" {
 				c.Name = memberKey(v(e.key))
 			}
@@ -306,7 +306,8 @@ var sizeStats = map[string]bool{"row_count": true, "num_rows": true, "rows": tru
 // reading every entry of nodes and sources with d and calling fn with its
 // map key once it is read; d's values are only valid during the call.
 func streamCatalog(r io.Reader, opts DecodeOptions, d *tableDecoder, fn func(key string) error) (ArtifactMeta, error) {
-	w := newWalker(r, KindCatalog, opts)
+	w := newWalkerBuf(r, KindCatalog, opts, d.in.bufs.take())
+	defer d.in.bufs.give(w)
 	d.s = w.s
 	s := w.s
 	w.streams = map[string]streamFunc{}
