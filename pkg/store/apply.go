@@ -89,6 +89,13 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 		return res, fmt.Errorf("apply: nil snapshot")
 	}
 	w := newWriter(snap, s.opts.ArchiveAfter)
+	// The account and project rows are shared by the project's
+	// environments: upserted inside an environment's transaction, they
+	// would make every other environment of the project wait for its
+	// commit. They only say that the project exists and how it is named.
+	if err := s.upsertProject(ctx, snap.Scope); err != nil {
+		return ApplyResult{}, fmt.Errorf("apply snapshot of environment %d: %w", snap.Scope.EnvironmentID, translate(err))
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		res = ApplyResult{}
 		w.res = &res
@@ -200,20 +207,21 @@ func scopeKey(sc catalog.Scope) string {
 	return fmt.Sprintf("%d/%d/%d", sc.AccountID, sc.ProjectID, sc.EnvironmentID)
 }
 
-func (w *writer) environment(ctx context.Context) error {
-	sc := w.snap.Scope
-	if _, err := w.tx.Exec(ctx, `
-		INSERT INTO crawler.accounts (account_id) VALUES ($1)
-		ON CONFLICT (account_id) DO NOTHING`, sc.AccountID); err != nil {
-		return err
-	}
-	if _, err := w.tx.Exec(ctx, `
+// upsertProject records the scope's account and project in their own
+// short transaction.
+func (s *Store) upsertProject(ctx context.Context, sc catalog.Scope) error {
+	name, _ := clean(sc.ProjectName) // a repair is counted by the environment's write
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO crawler.accounts (account_id) VALUES ($1) ON CONFLICT (account_id) DO NOTHING`, sc.AccountID)
+	b.Queue(`
 		INSERT INTO crawler.projects (account_id, project_id, name) VALUES ($1, $2, $3)
 		ON CONFLICT (account_id, project_id) DO UPDATE SET name = excluded.name, updated_at = now()
-		WHERE projects.name IS DISTINCT FROM excluded.name`,
-		sc.AccountID, sc.ProjectID, w.str(sc.ProjectName)); err != nil {
-		return err
-	}
+		WHERE projects.name IS DISTINCT FROM excluded.name`, sc.AccountID, sc.ProjectID, name)
+	return s.pool.SendBatch(ctx, b).Close()
+}
+
+func (w *writer) environment(ctx context.Context) error {
+	sc := w.snap.Scope
 	var applied *time.Time
 	if !w.snap.AppliedUpdatedAt.IsZero() {
 		t := w.snap.AppliedUpdatedAt

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"slices"
 	"testing"
 	"time"
@@ -125,4 +127,21 @@ func TestApplyKeepsKeptAssets(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, next.ArtifactHashes[reread], stored[reread], "a reread asset's new artifact hash is kept")
 	require.Equal(t, first.ArtifactHashes[kept], stored[kept])
+}
+
+func TestHasherIsSHA256OfLengthPrefixedFields(t *testing.T) {
+	// Stored content hashes must not change when the hasher does: this is
+	// the byte layout every stored hash was made with.
+	h := newHasher()
+	h.reset()
+	h.str("ab")
+	h.u64(7)
+	h.boolean(true)
+	var want []byte
+	want = binary.LittleEndian.AppendUint64(want, 2)
+	want = append(want, "ab"...)
+	want = binary.LittleEndian.AppendUint64(want, 7)
+	want = binary.LittleEndian.AppendUint64(want, 1)
+	sum := sha256.Sum256(want)
+	require.Equal(t, sum[:16], h.sum())
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"hash"
 	"math"
 	"time"
 
@@ -12,32 +11,21 @@ import (
 
 // hasher builds the content hash of a row: every field is written with its
 // length, so that ("ab","c") and ("a","bc") differ. Rows whose hash did not
-// change are not written.
+// change are not written. The fields are gathered in one buffer and hashed
+// in one call: a SHA-256 write per field cost more than the hashing.
 type hasher struct {
-	h       hash.Hash
-	buf     [8]byte
-	scratch []byte // strings are copied through it: h.Write([]byte(s)) would allocate per string
+	buf []byte
 }
 
-func newHasher() *hasher { return &hasher{h: sha256.New()} }
+func newHasher() *hasher { return &hasher{buf: make([]byte, 0, 4<<10)} }
 
-func (h *hasher) reset() { h.h.Reset() }
+func (h *hasher) reset() { h.buf = h.buf[:0] }
 
-func (h *hasher) u64(v uint64) {
-	binary.LittleEndian.PutUint64(h.buf[:], v)
-	h.h.Write(h.buf[:])
-}
+func (h *hasher) u64(v uint64) { h.buf = binary.LittleEndian.AppendUint64(h.buf, v) }
 
 func (h *hasher) str(s string) {
 	h.u64(uint64(len(s)))
-	if h.scratch == nil {
-		h.scratch = make([]byte, 32<<10)
-	}
-	for len(s) > 0 {
-		n := copy(h.scratch, s)
-		h.h.Write(h.scratch[:n])
-		s = s[n:]
-	}
+	h.buf = append(h.buf, s...)
 }
 
 // text hashes a compressed text by its length and digest. A text held as
@@ -51,7 +39,7 @@ func (h *hasher) text(t catalog.Text) {
 	}
 	h.u64(uint64(t.Len()))
 	h.u64(math.MaxUint64) // marks a digest
-	h.h.Write(d)
+	h.buf = append(h.buf, d...)
 }
 
 func (h *hasher) strs(ss []string) {
@@ -90,8 +78,12 @@ func (h *hasher) optInt(p *int64) {
 	h.i64(*p)
 }
 
-// sum returns the first 16 bytes of the SHA-256: ample for change detection.
+// sum returns the first 16 bytes of the SHA-256 of the fields written
+// since reset: ample for change detection.
 func (h *hasher) sum() []byte {
-	s := h.h.Sum(nil)
-	return s[:16]
+	s := sha256.Sum256(h.buf)
+	if cap(h.buf) > 1<<20 {
+		h.buf = make([]byte, 0, 4<<10) // one huge row does not pin its buffer
+	}
+	return s[:16:16]
 }
