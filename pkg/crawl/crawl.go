@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -70,6 +72,57 @@ type Options struct {
 
 // DefaultFullReadEvery is the default Options.FullReadEvery.
 const DefaultFullReadEvery = 24 * time.Hour
+
+// largeManifest is the manifest size past which a full read of the applied
+// state waits until the artifacts are built (see fetchAndBuild). A
+// variable for tests.
+var largeManifest int64 = 64 << 20
+
+// tightGCPercent is the collector's target while a large environment is
+// built (GOGC; the Go default is 100).
+const tightGCPercent = 50
+
+var tightGCState struct {
+	sync.Mutex
+	users int
+	prev  int
+}
+
+// tightGC lowers the collector's target to tightGCPercent until the
+// function it returns is called, unless GOGC or GOMEMLIMIT is set: those
+// are the operator's to choose. Concurrent users share one lowering.
+func tightGC() (restore func()) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	s := &tightGCState
+	s.Lock()
+	if s.users == 0 {
+		s.prev = debug.SetGCPercent(tightGCPercent)
+	}
+	s.users++
+	s.Unlock()
+	return func() {
+		s.Lock()
+		s.users--
+		if s.users == 0 {
+			debug.SetGCPercent(s.prev)
+		}
+		s.Unlock()
+	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n *int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
 
 // incrementalShare is the largest share of an environment's assets an
 // incremental crawl reads by unique ID; past it, paging through the whole
@@ -461,23 +514,43 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	incremental := useDisc && docsRun != nil && p.allJobs && c.opts.FullReadEvery > 0 &&
 		state.Known && state.LastCrawlComplete && !state.AppliedUpdatedAt.IsZero() &&
 		!state.AppliedFullReadAt.IsZero() && time.Since(state.AppliedFullReadAt) < c.opts.FullReadEvery
-	if useDisc && !incremental {
-		// The code comes from manifest.json when there is one; asking
-		// Discovery for it too would double the bytes and the memory.
+	// readApplied reads the applied state in the background. The code
+	// comes from manifest.json when there is one; asking Discovery for it
+	// too would double the bytes and the memory.
+	readApplied := func(ids []string) {
 		go func() {
 			snap, err := c.disc.AppliedStateWith(fetchCtx, p.scope.EnvironmentID,
-				discovery.AppliedOptions{Info: &info, WithoutCode: docsRun != nil})
+				discovery.AppliedOptions{Info: &info, WithoutCode: docsRun != nil, UniqueIDs: ids})
 			appliedc <- applied{snap, err}
 		}()
-	} else if !useDisc {
+	}
+	// A full read runs beside the artifacts' download, from the end of the
+	// manifest's; after a large manifest it waits until the artifacts are
+	// built and their staged records released, so that both are never
+	// held at once.
+	afterBuild := false
+	switch {
+	case !useDisc:
 		appliedc <- applied{}
+	case !incremental && docsRun == nil:
+		readApplied(nil)
 	}
 	if docsRun != nil {
 		prov := catalog.Provenance{RunID: docsRun.ID, JobID: docsRun.JobDefinitionID, FinishedAt: docsRun.FinishedAt.Time}
-		if err := c.fetch(ctx, docsRun.ID, "manifest.json", func(r io.Reader) error { return builder.AddManifest(r, prov) }); err != nil {
+		var size int64
+		if err := c.fetch(ctx, docsRun.ID, "manifest.json", func(r io.Reader) error {
+			return builder.AddManifest(&countingReader{r: r, n: &size}, prov)
+		}); err != nil {
 			// Without the manifest the crawl would lose definitions the
 			// catalog has (YAML docs, metrics): fail it, keep the catalog.
 			return nil, err
+		}
+		if useDisc && !incremental {
+			if size > largeManifest {
+				afterBuild = true
+			} else {
+				readApplied(nil)
+			}
 		}
 		if docsRun.HasDocsGenerated {
 			if err := c.fetch(ctx, docsRun.ID, "catalog.json", builder.AddCatalog); err != nil {
@@ -530,6 +603,19 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	var artHashes map[string][]byte
 	var kept map[string]bool
 	fetched := time.Since(t) // the artifacts; the applied state is added below
+	if afterBuild {
+		// A large environment is built and merged with the collector
+		// running twice as often: its live heap at that point (hundreds
+		// of MB) would otherwise let the heap grow to twice that.
+		defer tightGC()()
+		bt := time.Now()
+		art = builder.BuildAndRelease()
+		builder = nil
+		artHashes = store.ArtifactHashes(art)
+		er.Durations["build"] = time.Since(bt).Seconds()
+		t = time.Now()
+		readApplied(nil)
+	}
 	if incremental {
 		bt := time.Now()
 		art = builder.BuildAndRelease()
@@ -543,19 +629,9 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		}
 		if ids == nil {
 			log.Debug("too many assets changed for an incremental read of the applied state")
-			go func() {
-				snap, err := c.disc.AppliedStateWith(fetchCtx, p.scope.EnvironmentID,
-					discovery.AppliedOptions{Info: &info, WithoutCode: true})
-				appliedc <- applied{snap, err}
-			}()
-		} else {
-			kept = k
-			go func() {
-				snap, err := c.disc.AppliedStateWith(fetchCtx, p.scope.EnvironmentID,
-					discovery.AppliedOptions{Info: &info, WithoutCode: true, UniqueIDs: ids})
-				appliedc <- applied{snap, err}
-			}()
 		}
+		kept = k
+		readApplied(ids)
 	}
 	res := <-appliedc
 	base := res.snap
@@ -566,7 +642,7 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	case res.err != nil:
 		return nil, fmt.Errorf("discovery applied state: %w", res.err)
 	}
-	if incremental {
+	if incremental || afterBuild {
 		er.Durations["fetch"] = (fetched + time.Since(t)).Seconds()
 	} else {
 		er.Durations["fetch"] = time.Since(t).Seconds()

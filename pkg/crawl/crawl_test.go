@@ -521,3 +521,16 @@ func TestIncrementalCrawlReadsOnlyChangedAssets(t *testing.T) {
 		}
 	})
 }
+
+func TestAppliedStateAfterTheBuildGivesTheSameCatalog(t *testing.T) {
+	h := newHarness(t, smallAccount())
+	requireAllSucceeded(t, h.crawl(), crawl.StatusSucceeded)
+	crawl.SetLargeManifest(t.Cleanup, 0) // every manifest is large
+	late := h.sameAccount(t)
+	rep := late.crawl()
+	requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+	for _, e := range rep.Environments {
+		require.Equal(t, crawl.AppliedFull, e.AppliedRead)
+	}
+	require.Equal(t, h.dump(), late.dump())
+}
