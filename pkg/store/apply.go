@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -696,32 +695,24 @@ func (w *writer) columns(ctx context.Context) error {
 		// rather than kept: an account's first crawl has ~500k columns.
 		w.quiet = true
 		k := 0
-		n, err := w.copyRows(ctx, pgx.Identifier{"crawler", "columns"}, columnCols, func(b []byte) ([]byte, bool, error) {
+		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "columns"}, columnCols, func(b []byte) ([]byte, bool, error) {
 			if k == len(fresh) {
 				return b, false, nil
 			}
 			r := w.columnRow(&w.snap.Columns[fresh[k]])
-			b = strconv.AppendInt(b, w.envID, 10)
-			b = append(b, '\t')
-			b = appendCopyText(b, r.uid)
-			b = append(b, '\t')
-			b = appendCopyText(b, r.name)
-			b = append(b, '\t')
-			b = appendCopyText(b, r.dataType)
-			b = append(b, '\t')
-			b = strconv.AppendInt(b, int64(r.ordinal), 10)
-			b = append(b, '\t')
-			b = appendCopyText(b, r.description)
-			b = append(b, '\t')
-			b = appendCopyArray(b, r.tags)
-			b = append(b, '\t')
-			b = appendCopyText(b, r.meta)
-			b = append(b, '\t')
-			b = appendCopyText(b, r.comment)
-			b = append(b, '\t')
-			b, err := appendCopyValue(b, freshHash[k])
+			b = binTuple(b, len(columnCols))
+			b = binInt8(b, w.envID)
+			b = binText(b, r.uid)
+			b = binText(b, r.name)
+			b = binText(b, r.dataType)
+			b = binInt4(b, r.ordinal)
+			b = binText(b, r.description)
+			b = binTextArray(b, r.tags)
+			b = binJSONB(b, r.meta)
+			b = binText(b, r.comment)
+			b = binBytes(b, freshHash[k])
 			k++
-			return append(b, '\n'), err == nil, err
+			return b, true, nil
 		})
 		w.quiet = false
 		if err != nil {
@@ -982,45 +973,37 @@ func (w *writer) testResults(ctx context.Context) error {
 		// Rendered straight from the snapshot: an account's first crawl
 		// appends hundreds of thousands of results.
 		k := 0
-		n, err := w.copyRows(ctx, pgx.Identifier{"crawler", "test_results"}, cols, func(b []byte) ([]byte, bool, error) {
+		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "test_results"}, cols, func(b []byte) ([]byte, bool, error) {
 			if k == len(fresh) {
 				return b, false, nil
 			}
 			r := &results[fresh[k]]
 			k++
 			uid, _ := clean(r.TestUniqueID) // counted above
-			b = strconv.AppendInt(b, w.envID, 10)
-			b = append(b, '\t')
-			b = appendCopyText(b, uid)
-			b = append(b, '\t')
-			b = strconv.AppendInt(b, r.RunID, 10)
-			b = append(b, '\t')
-			b = strconv.AppendInt(b, r.JobID, 10)
-			b = append(b, '\t')
-			b = appendCopyText(b, w.str(r.Status))
-			b = append(b, '\t')
+			b = binTuple(b, len(cols))
+			b = binInt8(b, w.envID)
+			b = binText(b, uid)
+			b = binInt8(b, r.RunID)
+			b = binInt8(b, r.JobID)
+			b = binText(b, w.str(r.Status))
 			if r.Failures == nil {
-				b = append(b, `\N`...)
+				b = binNull(b)
 			} else {
-				b = strconv.AppendInt(b, *r.Failures, 10)
+				b = binInt8(b, *r.Failures)
 			}
-			b = append(b, '\t')
-			b = appendCopyText(b, w.str(r.Message))
-			b = append(b, '\t')
+			b = binText(b, w.str(r.Message))
 			if r.ExecutedAt.IsZero() {
-				b = append(b, `\N`...)
+				b = binNull(b)
 			} else {
-				b = appendCopyTime(b, r.ExecutedAt)
+				b = binTime(b, r.ExecutedAt)
 			}
-			b = append(b, '\t')
 			if r.ExecutionSeconds == 0 {
-				b = append(b, `\N`...)
+				b = binNull(b)
 			} else {
-				b = appendCopyFloat(b, r.ExecutionSeconds)
+				b = binFloat8(b, r.ExecutionSeconds)
 			}
-			b = append(b, '\t')
-			b = appendCopyText(b, w.str(r.InvocationID))
-			return append(b, '\n'), true, nil
+			b = binText(b, w.str(r.InvocationID))
+			return b, true, nil
 		})
 		if err != nil {
 			return err
