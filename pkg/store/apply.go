@@ -378,11 +378,11 @@ func (w *writer) assets(ctx context.Context) error {
 	if len(fresh) > 0 {
 		w.quiet = true // counted by hashAsset
 		k := 0
-		n, err := w.copyRows(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, func(b []byte) ([]byte, bool, error) {
+		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, func(b []byte) ([]byte, bool, error) {
 			if k == len(fresh) {
 				return b, false, nil
 			}
-			b = w.appendAssetRow(b, &w.snap.Assets[fresh[k]], freshHash[k])
+			b = w.appendAssetTuple(b, &w.snap.Assets[fresh[k]], freshHash[k])
 			k++
 			return b, true, nil
 		})

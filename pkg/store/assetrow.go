@@ -1,8 +1,6 @@
 package store
 
 import (
-	"strconv"
-
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -14,6 +12,7 @@ type fieldSink interface {
 	strs([]string)
 	boolean(bool)
 	code(catalog.Text)
+	json(string) // a jsonb value's text
 }
 
 // assetFields walks asset a's values in assetCols order, from unique_id to
@@ -37,7 +36,7 @@ func (w *writer) assetFields(a *catalog.Asset, s fieldSink) {
 	s.boolean(a.Enabled)
 	s.str(w.str(a.Owner))
 	s.strs(w.strs(a.Tags))
-	s.str(w.json(a.Meta, "{}"))
+	s.json(w.json(a.Meta, "{}"))
 	s.str(w.str(a.Path))
 	s.code(a.RawCode)
 	s.code(a.CompiledCode)
@@ -58,6 +57,7 @@ type hashSink struct{ w *writer }
 func (s hashSink) str(v string)    { s.w.h.str(v) }
 func (s hashSink) strs(v []string) { s.w.h.strs(v) }
 func (s hashSink) boolean(v bool)  { s.w.h.boolean(v) }
+func (s hashSink) json(v string)   { s.w.h.str(v) }
 func (s hashSink) code(t catalog.Text) {
 	// Long code by its digest, never inflated; short code as its
 	// sanitised text (as hashRow hashes what writer.code gives).
@@ -84,6 +84,24 @@ func (s *copySink) boolean(v bool) {
 	}
 }
 func (s *copySink) code(t catalog.Text) { s.str(s.w.codeText(t)) }
+func (s *copySink) json(v string)       { s.str(v) }
+
+// binSink renders the values in COPY binary format.
+type binSink struct {
+	w *writer
+	b []byte
+}
+
+func (s *binSink) str(v string)    { s.b = binText(s.b, v) }
+func (s *binSink) strs(v []string) { s.b = binTextArray(s.b, v) }
+func (s *binSink) boolean(v bool) {
+	s.b = append(s.b, 0, 0, 0, 1, 0)
+	if v {
+		s.b[len(s.b)-1] = 1
+	}
+}
+func (s *binSink) code(t catalog.Text) { s.str(s.w.codeText(t)) }
+func (s *binSink) json(v string)       { s.b = binJSONB(s.b, v) }
 
 // anySink collects the values for a parameterised write.
 type anySink struct {
@@ -95,6 +113,7 @@ func (s *anySink) str(v string)        { s.vals = append(s.vals, v) }
 func (s *anySink) strs(v []string)     { s.vals = append(s.vals, v) }
 func (s *anySink) boolean(v bool)      { s.vals = append(s.vals, v) }
 func (s *anySink) code(t catalog.Text) { s.vals = append(s.vals, s.w.codeText(t)) }
+func (s *anySink) json(v string)       { s.vals = append(s.vals, v) }
 
 // codeText is code as written: its sanitised text. Repairs in compressed
 // code are counted here, since hashing never inflated it.
@@ -109,20 +128,15 @@ func (w *writer) codeText(t catalog.Text) string {
 	return c
 }
 
-// appendAssetRow renders asset a with its hash as one COPY text row of
-// assetCols.
-func (w *writer) appendAssetRow(b []byte, a *catalog.Asset, hash []byte) []byte {
-	b = strconv.AppendInt(b, w.envID, 10)
-	s := copySink{w: w, b: append(b, '\t')}
+// appendAssetTuple renders asset a with its hash as one COPY binary tuple
+// of assetCols.
+func (w *writer) appendAssetTuple(b []byte, a *catalog.Asset, hash []byte) []byte {
+	b = binTuple(b, len(assetCols))
+	b = binInt8(b, w.envID)
+	s := binSink{w: w, b: b}
 	w.assetFields(a, &s)
-	b, _ = appendCopyValue(s.b, hash) // []byte always encodes
-	b = append(b, '\t')
-	if ah := w.artifactHash(a); ah != nil {
-		b, _ = appendCopyValue(b, ah)
-	} else {
-		b = append(b, `\N`...)
-	}
-	return append(b, '\n')
+	b = binBytes(s.b, hash)
+	return binBytes(b, w.artifactHash(a))
 }
 
 // hashAsset returns asset a's content hash: its fields and its artifact
