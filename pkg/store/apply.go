@@ -158,6 +158,7 @@ type writer struct {
 	envID        int64
 	sanitized    int
 	quiet        bool // values are being rebuilt: do not count repairs again
+	raw          bool // values are only hashed, never stored: no repairs
 	h            *hasher
 }
 
@@ -166,6 +167,9 @@ func newWriter(snap *catalog.Snapshot, archiveAfter int) *writer {
 }
 
 func (w *writer) str(s string) string {
+	if w.raw {
+		return s
+	}
 	c, changed := clean(s)
 	if changed && !w.quiet {
 		w.sanitized++
@@ -174,6 +178,9 @@ func (w *writer) str(s string) string {
 }
 
 func (w *writer) strs(in []string) []string {
+	if w.raw {
+		return in
+	}
 	c, changed := cleanAll(in)
 	if changed && !w.quiet {
 		w.sanitized++
@@ -182,6 +189,9 @@ func (w *writer) strs(in []string) []string {
 }
 
 func (w *writer) json(raw json.RawMessage, empty string) string {
+	if w.raw {
+		return string(raw)
+	}
 	c, changed := cleanJSON(raw, empty)
 	if changed && !w.quiet {
 		w.sanitized++

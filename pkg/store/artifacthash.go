@@ -18,7 +18,9 @@ import (
 // asset (see StoredArtifactHashes).
 func ArtifactHashes(snap *catalog.Snapshot) map[string][]byte {
 	w := newWriter(snap, 0)
-	w.quiet = true // nothing is written: repairs are counted when it is
+	// Nothing is written: the values are hashed as the artifacts gave
+	// them, unrepaired (repairs are counted when they are written).
+	w.raw = true
 	// Columns and edges are summed per asset, so their order does not
 	// matter; the count goes in too.
 	type sum struct {
