@@ -348,10 +348,9 @@ func (w *writer) assets(ctx context.Context) error {
 	seen := make(map[string]bool, len(w.snap.Assets))
 	var rows [][]any
 	var fresh []int
-	var freshHash [][]byte
 	for i := range w.snap.Assets {
 		a := &w.snap.Assets[i]
-		uid, _ := clean(a.UniqueID) // a repair is counted once, by hashAsset
+		uid, _ := clean(a.UniqueID) // a repair is counted once, by hashAsset or the tuple
 		if seen[uid] {
 			continue // duplicates are reported by the builder; the first wins
 		}
@@ -364,19 +363,20 @@ func (w *writer) assets(ctx context.Context) error {
 			// Not stored as it was read (archived since, or gone): this
 			// snapshot's artifact values are all there is.
 		}
+		old, ok := existing[uid]
+		if !ok {
+			// Rendered and hashed in one walk when copied, so the whole
+			// batch is never held at once.
+			fresh = append(fresh, i)
+			continue
+		}
 		hash := w.hashAsset(a)
-		if old, ok := existing[uid]; ok && !old.pending && bytes.Equal(old.hash, hash) {
+		if !old.pending && bytes.Equal(old.hash, hash) {
 			w.res.Unchanged++
 			continue
 		}
 		if archivedNow[uid] {
 			w.res.Restored++
-		}
-		if _, ok := existing[uid]; !ok {
-			// Rebuilt when copied, so the whole batch is never held at once.
-			fresh = append(fresh, i)
-			freshHash = append(freshHash, hash)
-			continue
 		}
 		w.quiet = true // counted by hashAsset
 		rows = append(rows, w.assetValues(a, hash))
@@ -386,17 +386,15 @@ func (w *writer) assets(ctx context.Context) error {
 	// one else can have inserted them. Rendered again from the snapshot
 	// rather than kept, so the whole batch is never held at once.
 	if len(fresh) > 0 {
-		w.quiet = true // counted by hashAsset
 		k := 0
 		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, func(b []byte) ([]byte, bool, error) {
 			if k == len(fresh) {
 				return b, false, nil
 			}
-			b = w.appendAssetTuple(b, &w.snap.Assets[fresh[k]], freshHash[k])
+			b = w.appendNewAssetTuple(b, &w.snap.Assets[fresh[k]])
 			k++
 			return b, true, nil
 		})
-		w.quiet = false
 		if err != nil {
 			return err
 		}
@@ -667,7 +665,6 @@ func (w *writer) columns(ctx context.Context) error {
 	}
 	var rows [][]any
 	var fresh []int
-	var freshHash [][]byte
 	var cur *assetColumns
 	for i := range w.snap.Columns {
 		if w.snap.Kept[w.snap.Columns[i].AssetUniqueID] {
@@ -690,13 +687,12 @@ func (w *writer) columns(ctx context.Context) error {
 			continue
 		}
 		cur.seen[r.name] = true
-		hash := w.hashColumn(&r)
 		old, ok := cur.stored[r.name]
-		switch {
-		case !ok:
-			fresh = append(fresh, i)
-			freshHash = append(freshHash, hash)
-		case !old.equal(hash):
+		if !ok {
+			fresh = append(fresh, i) // hashed when copied
+			continue
+		}
+		if hash := w.hashColumn(&r); !old.equal(hash) {
 			rows = append(rows, []any{w.envID, r.uid, r.name, r.dataType, r.ordinal, r.description, r.tags, r.meta, r.comment, hash})
 		}
 	}
@@ -720,7 +716,7 @@ func (w *writer) columns(ctx context.Context) error {
 			b = binTextArray(b, r.tags)
 			b = binJSONB(b, r.meta)
 			b = binText(b, r.comment)
-			b = binBytes(b, freshHash[k])
+			b = binBytes(b, w.hashColumn(&r))
 			k++
 			return b, true, nil
 		})

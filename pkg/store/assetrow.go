@@ -128,15 +128,50 @@ func (w *writer) codeText(t catalog.Text) string {
 	return c
 }
 
-// appendAssetTuple renders asset a with its hash as one COPY binary tuple
-// of assetCols.
-func (w *writer) appendAssetTuple(b []byte, a *catalog.Asset, hash []byte) []byte {
+// hashBinSink renders the values in COPY binary format and hashes them
+// as hashSink does, in one walk.
+type hashBinSink struct{ binSink }
+
+func (s *hashBinSink) str(v string) {
+	s.w.h.str(v)
+	s.binSink.str(v)
+}
+func (s *hashBinSink) strs(v []string) {
+	s.w.h.strs(v)
+	s.binSink.strs(v)
+}
+func (s *hashBinSink) boolean(v bool) {
+	s.w.h.boolean(v)
+	s.binSink.boolean(v)
+}
+func (s *hashBinSink) json(v string) {
+	s.w.h.str(v)
+	s.binSink.json(v)
+}
+func (s *hashBinSink) code(t catalog.Text) {
+	if t.Compressed() {
+		s.w.h.text(t) // by its digest, as hashSink does
+		s.binSink.code(t)
+		return
+	}
+	s.str(s.w.str(t.String()))
+}
+
+// appendNewAssetTuple renders a new asset a as one COPY binary tuple of
+// assetCols, computing its content hash in the same walk (hashAsset gives
+// the same hash).
+func (w *writer) appendNewAssetTuple(b []byte, a *catalog.Asset) []byte {
 	b = binTuple(b, len(assetCols))
 	b = binInt8(b, w.envID)
-	s := binSink{w: w, b: b}
+	w.h.reset()
+	s := hashBinSink{binSink{w: w, b: b}}
 	w.assetFields(a, &s)
-	b = binBytes(s.b, hash)
-	return binBytes(b, w.artifactHash(a))
+	ah := w.artifactHash(a)
+	if ah != nil {
+		w.h.str(string(ah))
+	}
+	b = binBytes(s.b, w.h.sum())
+	return binBytes(b, ah)
 }
 
 // hashAsset returns asset a's content hash: its fields and its artifact

@@ -92,6 +92,9 @@ func (w *writer) appendAssetRow(b []byte, a *catalog.Asset, hash []byte) []byte 
 	return append(b, '\n')
 }
 
+// TestAssetTupleMatchesAssetRow requires the binary tuple of a new asset,
+// hashed as it is rendered, to store what the text row with hashAsset's
+// hash stores.
 func TestAssetTupleMatchesAssetRow(t *testing.T) {
 	long := strings.Repeat("select 1 from big_table\n", 100)
 	assets := []catalog.Asset{
@@ -116,7 +119,7 @@ func TestAssetTupleMatchesAssetRow(t *testing.T) {
 		copy  func(context.Context, pgx.Identifier, []string, func([]byte) ([]byte, bool, error)) (int64, error)
 		row   func([]byte, *catalog.Asset, []byte) []byte
 	}{
-		{"bin", w.copyRowsBinary, w.appendAssetTuple},
+		{"bin", w.copyRowsBinary, func(b []byte, a *catalog.Asset, _ []byte) []byte { return w.appendNewAssetTuple(b, a) }},
 		{"txt", w.copyRows, w.appendAssetRow},
 	} {
 		k := 0
