@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -15,6 +17,10 @@ import (
 // in one call: a SHA-256 write per field cost more than the hashing.
 type hasher struct {
 	buf []byte
+	// fast hashes with two seeded xxHash64 instead of SHA-256: for
+	// artifact hashes, which only the crawler compares (content hashes
+	// stay SHA-256, as stored).
+	fast bool
 }
 
 func newHasher() *hasher { return &hasher{buf: make([]byte, 0, 4<<10)} }
@@ -78,9 +84,20 @@ func (h *hasher) optInt(p *int64) {
 	h.i64(*p)
 }
 
+// artifactSeed seeds the second half of a fast hash.
+const artifactSeed = 0x9e3779b97f4a7c15
+
 // sum returns the first 16 bytes of the SHA-256 of the fields written
 // since reset: ample for change detection.
 func (h *hasher) sum() []byte {
+	if h.fast {
+		out := make([]byte, 16)
+		binary.LittleEndian.PutUint64(out, xxhash.Sum64(h.buf))
+		d := xxhash.NewWithSeed(artifactSeed)
+		_, _ = d.Write(h.buf)
+		binary.LittleEndian.PutUint64(out[8:], d.Sum64())
+		return out
+	}
 	s := sha256.Sum256(h.buf)
 	if cap(h.buf) > 1<<20 {
 		h.buf = make([]byte, 0, 4<<10) // one huge row does not pin its buffer
