@@ -41,7 +41,7 @@ func TestBinaryCopyMatchesTextCopy(t *testing.T) {
 		{n: &one, i: 7, f: 0.1, ts: time.Date(2026, 3, 1, 10, 0, 5, 123456789, time.UTC), s: "plain", a: []string{"a", "b"}, j: `{"k": 1}`, h: []byte{1, 2, 3}},
 		{n: &neg, i: -1, f: math.Inf(1), ts: time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.FixedZone("x", 3600)), s: "tab\there\nnewline \\ backslash", a: []string{}, j: `{}`, h: []byte{}},
 		{n: nil, i: 0, f: math.NaN(), null: true, s: "ünïcödé ✓", a: []string{`q"uote`, "with,comma", "{brace}", "", "NULL"}, j: `{"a": [1, "x\u00e9"], "b": null}`, h: nil},
-		{n: &one, i: math.MaxInt32, f: -0.0, ts: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), s: "", a: []string{" spaced "}, j: `[1, 2]`, h: []byte("x")},
+		{n: &one, i: math.MaxInt32, f: math.Copysign(0, -1), ts: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), s: "", a: []string{" spaced "}, j: `[1, 2]`, h: []byte("x")},
 	}
 	k := 0
 	_, err = w.copyRowsBinary(ctx, pgx.Identifier{"bin"}, cols, func(b []byte) ([]byte, bool, error) {
