@@ -29,6 +29,7 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 	profile := fs.String("profile", "", "crawl in this process under the profiler and write CPU and allocation profiles to this directory")
 	binary := fs.String("crawler", "", "crawler binary to measure as a child process (default: this executable)")
 	strict := fs.Bool("strict", false, "exit non-zero when a target is missed")
+	crawlerLog := fs.String("crawler-log", "", "append the measured crawler's output (its stderr and stdout, e.g. GODEBUG=gctrace=1 lines) to this file")
 	memLimit := fs.String("crawler-memory-limit", "460MiB", "GOMEMLIMIT of the measured crawler, as a deployment sets it from its container limit (here a 512 MiB container, less 10%); \"off\" for the Go runtime's default")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return helpOK(err)
@@ -40,6 +41,7 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 		CrawlerPath: *binary,
 		ProfileDir:  *profile,
 		Progress:    stderr,
+		CrawlerLog:  *crawlerLog,
 	}
 	if *memLimit != "off" {
 		if !goMemLimit.MatchString(*memLimit) {

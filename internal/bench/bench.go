@@ -120,6 +120,9 @@ type Options struct {
 	// size syntax, e.g. "460MiB"), as a deployment sets it from its
 	// container's memory limit; it replaces a GOMEMLIMIT in Environ.
 	CrawlerMemoryLimit string
+	// CrawlerLog, when set, is a file the child crawler's output is
+	// appended to, one block per scenario.
+	CrawlerLog string
 	// ProfileDir, when set, crawls in this process under the CPU profiler
 	// and writes SCENARIO.cpu.pprof and SCENARIO.allocs.pprof there.
 	ProfileDir string
@@ -390,7 +393,7 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 	if r.inProcess() {
 		u, err = crawlInProcess(ctx, target, r.opts.Logger, r.opts.ProfileDir, name)
 	} else {
-		u, err = crawlChild(ctx, r.opts.CrawlerPath, r.childEnviron(), target, r.tmp)
+		u, err = crawlChild(ctx, r.opts.CrawlerPath, r.childEnviron(), target, r.tmp, r.childLog(name))
 	}
 	reqs := emu.take()
 	if err != nil {
@@ -563,4 +566,20 @@ func (r *runner) childEnviron() []string {
 	}
 	env := slices.DeleteFunc(slices.Clone(r.opts.Environ), func(kv string) bool { return strings.HasPrefix(kv, "GOMEMLIMIT=") })
 	return append(env, "GOMEMLIMIT="+r.opts.CrawlerMemoryLimit)
+}
+
+// childLog returns where the child crawler of scenario name copies its
+// output: Options.CrawlerLog, opened for appending under a header line,
+// or nil.
+func (r *runner) childLog(name string) io.Writer {
+	if r.opts.CrawlerLog == "" {
+		return nil
+	}
+	f, err := os.OpenFile(r.opts.CrawlerLog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		r.progress("crawler log %s: %v; not written", r.opts.CrawlerLog, err)
+		return nil
+	}
+	fmt.Fprintf(f, "=== %s %s\n", name, time.Now().UTC().Format(time.RFC3339))
+	return f // closed by crawlChild
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -45,7 +46,9 @@ type crawlTarget struct {
 // time, CPU time and peak RSS are the crawler's own.
 // environ passes through variables such as PATH and HOME; variables of the
 // crawler's own configuration in it are ignored.
-func crawlChild(ctx context.Context, binary string, environ []string, t crawlTarget, tmp string) (usage, error) {
+// When log is not nil the child's output is copied to it too (and it is
+// closed when it is an io.Closer).
+func crawlChild(ctx context.Context, binary string, environ []string, t crawlTarget, tmp string, log io.Writer) (usage, error) {
 	cmd := exec.CommandContext(ctx, binary, "run")
 	for _, kv := range environ {
 		if !strings.HasPrefix(kv, "DBT_CLOUD_") && !strings.HasPrefix(kv, "CRAWLER_") && !strings.HasPrefix(kv, "DATABASE_URL=") {
@@ -63,6 +66,12 @@ func crawlChild(ctx context.Context, binary string, environ []string, t crawlTar
 	)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if log != nil {
+		if c, ok := log.(io.Closer); ok {
+			defer c.Close()
+		}
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(&out, log), io.MultiWriter(&errOut, log)
+	}
 	cmd.WaitDelay = 10 * time.Second
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
