@@ -508,11 +508,12 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	defer cancelFetch()
 	// An incremental crawl reads the artifacts first and then, from the
 	// Discovery API, only the assets whose artifacts changed: the previous
-	// crawl must have read the applied state (completely, and in full not
-	// too long ago), and every job of the environment must be crawled, so
-	// that the new runs carry every change of the applied state.
+	// crawl must have read the applied state (completely: a crawl without
+	// it stored artifact values alone for what it wrote), a full read must
+	// be recent, and every job of the environment must be crawled, so that
+	// the new runs carry every change of the applied state.
 	incremental := useDisc && docsRun != nil && p.allJobs && c.opts.FullReadEvery > 0 &&
-		state.Known && state.LastCrawlComplete && !state.AppliedUpdatedAt.IsZero() &&
+		state.Known && state.LastCrawlComplete && state.LastAppliedRead != "" && !state.AppliedUpdatedAt.IsZero() &&
 		!state.AppliedFullReadAt.IsZero() && time.Since(state.AppliedFullReadAt) < c.opts.FullReadEvery
 	// readApplied reads the applied state in the background. The code
 	// comes from manifest.json when there is one; asking Discovery for it

@@ -534,3 +534,24 @@ func TestAppliedStateAfterTheBuildGivesTheSameCatalog(t *testing.T) {
 	}
 	require.Equal(t, h.dump(), late.dump())
 }
+
+func TestACrawlWithoutDiscoveryMakesTheNextReadFull(t *testing.T) {
+	h := newHarness(t, smallAccount())
+	requireAllSucceeded(t, h.crawl(), crawl.StatusSucceeded)
+	h.ds.AddRuns(120, 0.1)
+	off := false
+	withDiscovery := h.conn
+	h.conn.Discovery = &off
+	rep := h.crawl()
+	requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+	for _, e := range rep.Environments {
+		require.Empty(t, e.AppliedRead)
+	}
+	h.conn = withDiscovery
+	h.ds.AddRuns(121, 0.05)
+	rep = h.crawl()
+	requireAllSucceeded(t, rep, crawl.StatusSucceeded)
+	for _, e := range rep.Environments {
+		require.Equal(t, crawl.AppliedFull, e.AppliedRead, "what the crawl without Discovery wrote holds artifact values alone")
+	}
+}

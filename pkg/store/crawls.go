@@ -179,6 +179,9 @@ type EnvironmentState struct {
 	// AppliedFullReadAt is when a complete crawl last read the whole
 	// Discovery applied state (zero if none did).
 	AppliedFullReadAt time.Time
+	// LastAppliedRead is how the newest succeeded crawl read the applied
+	// state: "full", "changed", or "" when it did not read it.
+	LastAppliedRead string
 }
 
 // EnvironmentState returns the stored state of an environment.
@@ -219,9 +222,9 @@ func (s *Store) EnvironmentState(ctx context.Context, sc catalog.Scope) (Environ
 		return st, translate(err)
 	}
 	err = s.pool.QueryRow(ctx, `
-		SELECT complete FROM crawler.crawls
+		SELECT complete, applied_read FROM crawler.crawls
 		WHERE account_id = $1 AND project_id = $2 AND environment_id = $3 AND status = 'succeeded'
-		ORDER BY crawl_id DESC LIMIT 1`, sc.AccountID, sc.ProjectID, sc.EnvironmentID).Scan(&st.LastCrawlComplete)
+		ORDER BY crawl_id DESC LIMIT 1`, sc.AccountID, sc.ProjectID, sc.EnvironmentID).Scan(&st.LastCrawlComplete, &st.LastAppliedRead)
 	if err != nil && err != pgx.ErrNoRows {
 		return st, translate(err)
 	}
