@@ -429,23 +429,33 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 	}
 
 	r.progress("%s: crawled in %.1fs; measuring the floor", name, res.WallSeconds)
-	// The crawl started on an idle server; so does its floor. Writing 1.4M
-	// rows wakes autovacuum, which otherwise competes with the floor's COPY
-	// (and with the emulator) for the same two cores.
-	if waited := settle(ctx, conn); waited > time.Second {
-		r.progress("%s: waited %.0fs for autovacuum to finish", name, waited.Seconds())
+	// The floor is measured floorSamples times and its median kept: on
+	// this kind of machine one measurement of the same work varies by a
+	// quarter from one run to the next.
+	var dls, cps []float64
+	var n, rows int64
+	for range floorSamples {
+		// The crawl started on an idle server; so does its floor. Writing
+		// 1.4M rows wakes autovacuum, which otherwise competes with the
+		// floor's COPY (and with the emulator) for the same two cores.
+		if waited := settle(ctx, conn); waited > time.Second {
+			r.progress("%s: waited %.0fs for autovacuum to finish", name, waited.Seconds())
+		}
+		// As many at a time as the crawler crawls environments.
+		dl, got, err := replayDownload(ctx, emu.floor.URL, reqs, config.DefaultConcurrency)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+		cp, copied, err := copyFloor(ctx, conn, m)
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", name, err)
+		}
+		dls, cps, n, rows = append(dls, dl.Seconds()), append(cps, cp.Seconds()), got, copied
 	}
-	// As many at a time as the crawler crawls environments.
-	dl, n, err := replayDownload(ctx, emu.floor.URL, reqs, config.DefaultConcurrency)
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", name, err)
-	}
-	cp, rows, err := copyFloor(ctx, conn, m)
-	if err != nil {
-		return res, fmt.Errorf("%s: %w", name, err)
-	}
-	res.Floor = Floor{DownloadSeconds: dl.Seconds(), DownloadBytes: n, CopySeconds: cp.Seconds(), CopyRows: rows}
+	res.Floor = Floor{DownloadSeconds: median(dls), DownloadBytes: n, CopySeconds: median(cps), CopyRows: rows,
+		DownloadSamples: dls, CopySamples: cps}
 	res.Floor.Seconds = res.Floor.DownloadSeconds + res.Floor.CopySeconds
+	dl, cp := time.Duration(res.Floor.DownloadSeconds*float64(time.Second)), time.Duration(res.Floor.CopySeconds*float64(time.Second))
 	if res.Floor.Seconds > 0 {
 		res.Ratio = res.WallSeconds / res.Floor.Seconds
 	}
@@ -582,4 +592,21 @@ func (r *runner) childLog(name string) io.Writer {
 	}
 	fmt.Fprintf(f, "=== %s %s\n", name, time.Now().UTC().Format(time.RFC3339))
 	return f // closed by crawlChild
+}
+
+// floorSamples is how many times the floor of a scenario is measured.
+const floorSamples = 3
+
+// median returns the middle value of v (the mean of the two middle ones
+// for an even count); v is not modified.
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,4 +115,21 @@ func TestPageSizes(t *testing.T) {
 	require.Equal(t, map[string]int{"500": 1}, disc)
 	require.False(t, onlyKey(admin, 100))
 	require.True(t, onlyKey(disc, 500))
+}
+
+func TestMedian(t *testing.T) {
+	cases := []struct {
+		in   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tc := range cases {
+		in := slices.Clone(tc.in)
+		require.Equal(t, tc.want, median(tc.in))
+		require.Equal(t, in, tc.in, "median leaves its input alone")
+	}
 }

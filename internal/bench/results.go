@@ -54,15 +54,21 @@ type DatasetSize struct {
 // Floor is the time the same work takes with plain tools.
 type Floor struct {
 	// DownloadSeconds to GET (or POST) every response the crawl received,
-	// with a plain HTTP client and no decoding; DownloadBytes read.
+	// with a plain HTTP client and no decoding (the median of the
+	// samples); DownloadBytes read.
 	DownloadSeconds float64 `json:"download_seconds"`
 	DownloadBytes   int64   `json:"download_bytes"`
 	// CopySeconds of one plain COPY per table of the rows the crawl wrote
-	// into tables without indexes; CopyRows copied.
+	// into tables without indexes (the median of the samples); CopyRows
+	// copied.
 	CopySeconds float64 `json:"copy_seconds"`
 	CopyRows    int64   `json:"copy_rows"`
 	// Seconds is DownloadSeconds + CopySeconds.
 	Seconds float64 `json:"seconds"`
+	// DownloadSamples and CopySamples are every measurement; the seconds
+	// above are their medians.
+	DownloadSamples []float64 `json:"download_samples"`
+	CopySamples     []float64 `json:"copy_samples"`
 }
 
 // ScenarioResult is one scenario's measurements.
