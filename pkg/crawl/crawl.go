@@ -73,6 +73,16 @@ type Options struct {
 // DefaultFullReadEvery is the default Options.FullReadEvery.
 const DefaultFullReadEvery = 24 * time.Hour
 
+// allSaved reports whether every run saved its artifacts.
+func allSaved(runs []admin.Run) bool {
+	for _, r := range runs {
+		if !r.ArtifactsSaved {
+			return false
+		}
+	}
+	return true
+}
+
 // largeManifest is the manifest size past which a full read of the applied
 // state waits until the artifacts are built (see fetchAndBuild). A
 // variable for tests.
@@ -510,9 +520,10 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	// Discovery API, only the assets whose artifacts changed: the previous
 	// crawl must have read the applied state (completely: a crawl without
 	// it stored artifact values alone for what it wrote), a full read must
-	// be recent, and every job of the environment must be crawled, so that
-	// the new runs carry every change of the applied state.
-	incremental := useDisc && docsRun != nil && p.allJobs && c.opts.FullReadEvery > 0 &&
+	// be recent, and every job of the environment must be crawled and
+	// every new run have saved its artifacts, so that the new runs carry
+	// every change of the applied state.
+	incremental := useDisc && docsRun != nil && p.allJobs && allSaved(runs) && c.opts.FullReadEvery > 0 &&
 		state.Known && state.LastCrawlComplete && state.LastAppliedRead != "" && !state.AppliedUpdatedAt.IsZero() &&
 		!state.AppliedFullReadAt.IsZero() && time.Since(state.AppliedFullReadAt) < c.opts.FullReadEvery
 	// readApplied reads the applied state in the background. The code

@@ -555,3 +555,25 @@ func TestACrawlWithoutDiscoveryMakesTheNextReadFull(t *testing.T) {
 		require.Equal(t, crawl.AppliedFull, e.AppliedRead, "what the crawl without Discovery wrote holds artifact values alone")
 	}
 }
+
+func TestANewRunWithoutArtifactsMakesTheReadFull(t *testing.T) {
+	h := newHarness(t, smallAccount())
+	requireAllSucceeded(t, h.crawl(), crawl.StatusSucceeded)
+	added := h.ds.AddRuns(130, 0.05)
+	require.NotEmpty(t, added)
+	unsaved := added[len(added)-1].ID
+	for i := range h.ds.Runs {
+		if h.ds.Runs[i].ID == unsaved {
+			h.ds.Runs[i].ArtifactsSaved = false // its changes reach the catalog only through Discovery
+		}
+	}
+	rep := h.crawl()
+	require.NoError(t, rep.Error())
+	full := 0
+	for _, e := range rep.Environments {
+		if e.AppliedRead == crawl.AppliedFull {
+			full++
+		}
+	}
+	require.Equal(t, 1, full, "the environment of the run without artifacts reads the applied state in full")
+}
