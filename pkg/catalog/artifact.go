@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -1140,68 +1139,7 @@ func unquote(q []byte) string {
 	if i == len(s) || (bytes.IndexByte(s[i:], '\\') < 0 && utf8.Valid(s[i:])) {
 		return string(s)
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	b.Write(s[:i])
-	for i < len(s) {
-		if s[i] != '\\' {
-			j := bytes.IndexByte(s[i:], '\\')
-			if j < 0 {
-				j = len(s) - i
-			}
-			chunk := s[i : i+j]
-			if utf8.Valid(chunk) {
-				b.Write(chunk)
-			} else {
-				for k := 0; k < len(chunk); {
-					r, size := utf8.DecodeRune(chunk[k:])
-					b.WriteRune(r)
-					k += size
-				}
-			}
-			i += j
-			continue
-		}
-		if i+1 >= len(s) {
-			break
-		}
-		switch e := s[i+1]; e {
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'n':
-			b.WriteByte('\n')
-		case 'r':
-			b.WriteByte('\r')
-		case 't':
-			b.WriteByte('\t')
-		case 'u':
-			r := hex4(s[i+2:])
-			if r < 0 {
-				return b.String()
-			}
-			i += 6
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
-					r2 = hex4(s[i+2:])
-				}
-				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-					r = d
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			b.WriteRune(r)
-			continue
-		default:
-			b.WriteByte(e)
-		}
-		i += 2
-	}
-	return b.String()
+	return string(appendUnquote(make([]byte, 0, len(s)), q))
 }
 
 // isNull reports whether the value raw is the literal null.

@@ -37,7 +37,8 @@ func (b *scanBufs) give(w *walker) {
 }
 
 // appendUnquote appends the string the JSON string literal q (quotes
-// included) decodes to, exactly as unquote decodes it, to dst.
+// included) decodes to, to dst: escapes resolved, invalid UTF-8 and
+// unpaired surrogates as U+FFFD (unquote is built on it).
 func appendUnquote(dst, q []byte) []byte {
 	if len(q) < 2 {
 		return dst

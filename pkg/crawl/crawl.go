@@ -614,26 +614,27 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 	var art *catalog.Snapshot
 	var artHashes map[string][]byte
 	var kept map[string]bool
+	// build turns the artifacts into their snapshot and its artifact
+	// hashes; the decoded manifest nodes are garbage from then on.
+	build := func() {
+		bt := time.Now()
+		art = builder.BuildAndRelease()
+		builder = nil
+		artHashes = store.ArtifactHashes(art)
+		er.Durations["build"] += time.Since(bt).Seconds()
+	}
 	fetched := time.Since(t) // the artifacts; the applied state is added below
 	if afterBuild {
 		// A large environment is built and merged with the collector
 		// running twice as often: its live heap at that point (hundreds
 		// of MB) would otherwise let the heap grow to twice that.
 		defer tightGC()()
-		bt := time.Now()
-		art = builder.BuildAndRelease()
-		builder = nil
-		artHashes = store.ArtifactHashes(art)
-		er.Durations["build"] = time.Since(bt).Seconds()
+		build()
 		t = time.Now()
 		readApplied(nil)
 	}
 	if incremental {
-		bt := time.Now()
-		art = builder.BuildAndRelease()
-		builder = nil
-		artHashes = store.ArtifactHashes(art)
-		er.Durations["build"] = time.Since(bt).Seconds()
+		build()
 		t = time.Now()
 		ids, k, err := c.changedAssets(ctx, p.scope, art, artHashes)
 		if err != nil {
@@ -667,14 +668,12 @@ func (c *Crawler) fetchAndBuild(ctx context.Context, log *zap.Logger, p envPlan,
 		er.AppliedRead, er.AppliedAssets = AppliedFull, len(base.Assets)
 	}
 
-	// Build and merge.
-	t = time.Now()
+	// Build (unless done above) and merge.
 	c.progress(p.scope, "build", len(runs), 0)
 	if art == nil {
-		art = builder.BuildAndRelease()
-		builder = nil // the decoded manifest nodes are garbage from here on
-		artHashes = store.ArtifactHashes(art)
+		build()
 	}
+	t = time.Now()
 	snap := Merge(p.scope, base, art)
 	base, art = nil, nil
 	snap.ArtifactHashes = artHashes

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -21,7 +23,7 @@ func ArtifactHashes(snap *catalog.Snapshot) map[string][]byte {
 	// Nothing is written: the values are hashed as the artifacts gave
 	// them, unrepaired (repairs are counted when they are written).
 	w.raw = true
-	w.h.fast = true
+	w.h.fast = xxhash.NewWithSeed(artifactSeed)
 	// Columns and edges are summed per asset, so their order does not
 	// matter; the count goes in too.
 	type sum struct {

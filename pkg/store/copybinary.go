@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,13 +29,8 @@ const pgEpochMicros = 946684800 * 1_000_000
 // appends one tuple (binTuple, then one bin* value per column) and
 // reports whether it did.
 func (w *writer) copyRowsBinary(ctx context.Context, table pgx.Identifier, cols []string, next func(b []byte) ([]byte, bool, error)) (int64, error) {
-	quoted := make([]string, len(cols))
-	for i, c := range cols {
-		quoted[i] = pgx.Identifier{c}.Sanitize()
-	}
-	sql := "COPY " + table.Sanitize() + " (" + strings.Join(quoted, ", ") + ") FROM STDIN (FORMAT binary)"
 	started, ended := false, false
-	r := &copyReader{next: func(b []byte) ([]byte, bool, error) {
+	return w.copyIn(ctx, table, cols, " (FORMAT binary)", func(b []byte) ([]byte, bool, error) {
 		if !started {
 			started = true
 			b = append(b, copyBinaryHeader...)
@@ -51,15 +45,7 @@ func (w *writer) copyRowsBinary(ctx context.Context, table pgx.Identifier, cols 
 			return b, true, nil
 		}
 		return b, more, err
-	}}
-	tag, err := w.tx.Conn().PgConn().CopyFrom(ctx, r, sql)
-	if r.err != nil {
-		return 0, r.err
-	}
-	if err != nil {
-		return 0, err
-	}
-	return tag.RowsAffected(), nil
+	})
 }
 
 // binTuple starts a tuple of n values.

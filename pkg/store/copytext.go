@@ -41,11 +41,17 @@ func (w *writer) copyFrom(ctx context.Context, table pgx.Identifier, cols []stri
 // whether it did. Writers of large tables render straight from the
 // snapshot, without a []any per row.
 func (w *writer) copyRows(ctx context.Context, table pgx.Identifier, cols []string, next func(b []byte) ([]byte, bool, error)) (int64, error) {
+	return w.copyIn(ctx, table, cols, "", next)
+}
+
+// copyIn runs COPY table (cols) FROM STDIN with options (e.g. " (FORMAT
+// binary)"), its data rendered by next as copyRows describes.
+func (w *writer) copyIn(ctx context.Context, table pgx.Identifier, cols []string, options string, next func(b []byte) ([]byte, bool, error)) (int64, error) {
 	quoted := make([]string, len(cols))
 	for i, c := range cols {
 		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
-	sql := "COPY " + table.Sanitize() + " (" + strings.Join(quoted, ", ") + ") FROM STDIN"
+	sql := "COPY " + table.Sanitize() + " (" + strings.Join(quoted, ", ") + ") FROM STDIN" + options
 	r := &copyReader{next: next}
 	tag, err := w.tx.Conn().PgConn().CopyFrom(ctx, r, sql)
 	if r.err != nil {

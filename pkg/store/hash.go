@@ -17,10 +17,10 @@ import (
 // in one call: a SHA-256 write per field cost more than the hashing.
 type hasher struct {
 	buf []byte
-	// fast hashes with two seeded xxHash64 instead of SHA-256: for
-	// artifact hashes, which only the crawler compares (content hashes
-	// stay SHA-256, as stored).
-	fast bool
+	// fast, when set, hashes with two seeded xxHash64 instead of SHA-256:
+	// for artifact hashes, which only the crawler compares (content
+	// hashes stay SHA-256, as stored). It is the second hash's digest.
+	fast *xxhash.Digest
 }
 
 func newHasher() *hasher { return &hasher{buf: make([]byte, 0, 4<<10)} }
@@ -90,12 +90,12 @@ const artifactSeed = 0x9e3779b97f4a7c15
 // sum returns the first 16 bytes of the SHA-256 of the fields written
 // since reset: ample for change detection.
 func (h *hasher) sum() []byte {
-	if h.fast {
+	if h.fast != nil {
 		out := make([]byte, 16)
 		binary.LittleEndian.PutUint64(out, xxhash.Sum64(h.buf))
-		d := xxhash.NewWithSeed(artifactSeed)
-		_, _ = d.Write(h.buf)
-		binary.LittleEndian.PutUint64(out[8:], d.Sum64())
+		h.fast.ResetWithSeed(artifactSeed)
+		_, _ = h.fast.Write(h.buf)
+		binary.LittleEndian.PutUint64(out[8:], h.fast.Sum64())
 		return out
 	}
 	s := sha256.Sum256(h.buf)
