@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
@@ -95,9 +96,7 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 		case len(ac) == 0:
 			out.Columns = append(out.Columns, bc...)
 		default:
-			merged := mergeColumns(bc, ac)
-			slices.SortStableFunc(merged, compareColumns)
-			out.Columns = append(out.Columns, merged...)
+			out.Columns = appendMergedColumns(out.Columns, bc, ac)
 		}
 	}
 
@@ -194,19 +193,27 @@ func groupColumns(cols []catalog.Column) columnRanges {
 	return r
 }
 
-// mergeColumns keeps the warehouse columns (names, types, ordinals) and
-// takes descriptions, tags and meta from the YAML columns, matching names
-// case-insensitively. YAML columns the warehouse lacks are kept too.
-func mergeColumns(warehouse, yaml []catalog.Column) []catalog.Column {
-	byName := make(map[string]int, len(yaml))
-	for i, c := range yaml {
-		byName[strings.ToLower(c.Name)] = i
+// appendMergedColumns appends to dst the warehouse columns (names, types,
+// ordinals) with descriptions, tags and meta taken from the YAML columns,
+// matching names case-insensitively, then the YAML columns the warehouse
+// lacks, and sorts what it appended. Among YAML columns whose names differ
+// only in case the last one describes the warehouse column. Assets have
+// a few dozen columns, so names are matched by a scan, without a map.
+func appendMergedColumns(dst, warehouse, yaml []catalog.Column) []catalog.Column {
+	start := len(dst)
+	var small [64]bool
+	used := small[:0]
+	if len(yaml) <= len(small) {
+		used = small[:len(yaml)]
+	} else {
+		used = make([]bool, len(yaml))
 	}
-	used := make(map[int]bool, len(yaml))
-	out := make([]catalog.Column, 0, len(warehouse)+len(yaml))
 	for _, w := range warehouse {
-		if i, ok := byName[strings.ToLower(w.Name)]; ok {
-			y := yaml[i]
+		for i := len(yaml) - 1; i >= 0; i-- {
+			y := &yaml[i]
+			if !sameColumnName(w.Name, y.Name) {
+				continue
+			}
 			used[i] = true
 			if w.Description == "" {
 				w.Description = y.Description
@@ -220,15 +227,45 @@ func mergeColumns(warehouse, yaml []catalog.Column) []catalog.Column {
 			if w.DataType == "" {
 				w.DataType = y.DataType
 			}
+			break
 		}
-		out = append(out, w)
+		dst = append(dst, w)
 	}
-	for i, y := range yaml {
+	for i := range yaml {
 		if !used[i] {
-			out = append(out, y)
+			dst = append(dst, yaml[i])
 		}
 	}
-	return out
+	slices.SortStableFunc(dst[start:], compareColumns)
+	return dst
+}
+
+// sameColumnName reports whether two column names are equal in lower case.
+func sameColumnName(a, b string) bool {
+	if len(a) != len(b) {
+		// Lower-casing keeps the length of ASCII text; other text is
+		// compared the long way.
+		if isASCII(a) && isASCII(b) {
+			return false
+		}
+		return strings.ToLower(a) == strings.ToLower(b)
+	}
+	if a == b {
+		return true
+	}
+	if isASCII(a) && isASCII(b) {
+		return strings.EqualFold(a, b)
+	}
+	return strings.ToLower(a) == strings.ToLower(b)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 func compareColumns(a, b catalog.Column) int {
