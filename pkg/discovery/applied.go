@@ -167,19 +167,23 @@ func convert[N any](seq iter.Seq2[N, error], in *strs, f func(*strs, N) Node) it
 	}
 }
 
-// withLight combines a full and a lighter fetch into one fetchFunc.
+// withLight combines a full and a lighter fetch into one fetchFunc. Like
+// the fetches it combines, it returns each page's nodes in the same slice.
 func withLight[F, L any](full func(context.Context, int, string) (page[F], error),
 	light func(context.Context, int, string) (page[L], error), lift func(L) F) fetchFunc[F] {
+	var lifted []F
 	return func(ctx context.Context, first int, after string, isLight bool) (page[F], error) {
 		if !isLight {
 			return full(ctx, first, after)
 		}
 		p, err := light(ctx, first, after)
 		out := page[F]{total: p.total, hasNext: p.hasNext, endCursor: p.endCursor, applied: p.applied}
-		out.nodes = make([]F, len(p.nodes))
-		for i, n := range p.nodes {
-			out.nodes[i] = lift(n)
+		clear(lifted)
+		lifted = lifted[:0]
+		for _, n := range p.nodes {
+			lifted = append(lifted, lift(n))
 		}
+		out.nodes = lifted
 		return out, err
 	}
 }
@@ -341,24 +345,29 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 	}
 	// The connections are paged at the same time (a few at once): each is
 	// a chain of round trips, and one after another they were the longest
-	// part of a crawl that downloads little else. Nodes are added as pages
-	// arrive; sortSnapshot puts them in order, and a unique_id belongs to
-	// one resource type, so no two connections hold the same node.
+	// part of a crawl that downloads little else. Each connection collects
+	// its nodes in a part of its own; fill merges the parts in order once
+	// all are read. A unique_id belongs to one resource type, so no two
+	// connections should hold the same node.
 	var (
-		mu      sync.Mutex
-		seen    = map[string]int{}
+		mu      sync.Mutex // guards partial
 		partial []*PartialError
+		parts   = make([]*part, len(kinds))
 	)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(connectionsAtOnce)
-	for _, k := range kinds {
+	for i, k := range kinds {
 		ids := byKind[k.name]
 		if byKind != nil && len(ids) == 0 {
 			continue // no ID this connection could hold
 		}
 		g.Go(func() error {
 			st := pageStats{light: opts.WithoutCode}
-			in := newStrs() // per connection: strs is not safe for concurrent use
+			// Per connection: strs is not safe for concurrent use. The
+			// nodes it converts are copied into the part at once, so their
+			// columns and parents may share its scratch space.
+			in := newStrs()
+			in.scratch = true
 			var nodes iter.Seq2[Node, error]
 			if byKind == nil {
 				nodes = k.fetch(gctx, envID, nil, &st, in)
@@ -367,7 +376,7 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 					return k.fetch(gctx, envID, chunk, st, in)
 				})
 			}
-			first := true
+			p := &part{}
 			for n, err := range nodes {
 				var pe *PartialError
 				if errors.As(err, &pe) {
@@ -379,38 +388,42 @@ func (c *Client) AppliedStateWith(ctx context.Context, envID int64, opts Applied
 				if err != nil {
 					return fmt.Errorf("environment %d: fetch %s: %w", envID, k.name, err)
 				}
-				mu.Lock()
-				if first {
-					// Room for the whole connection at once; a total the
-					// server overstates is trimmed below.
-					snap.Assets = slices.Grow(snap.Assets, min(st.total, maxPresize))
-					first = false
-				}
-				addNode(snap, n, seen)
-				mu.Unlock()
+				p.add(&n, st.total)
 			}
-			if st.light && !opts.WithoutCode {
-				mu.Lock()
-				snap.AddWarning("discovery_light_fields",
-					fmt.Sprintf("%s were fetched without raw and compiled code: the Discovery API found the full query too complex", k.name))
-				mu.Unlock()
-			}
+			p.light = st.light && !opts.WithoutCode
+			parts[i] = p
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	// Scope and warnings in the order of the connections, whatever order
+	// they finished in.
+	for i, p := range parts {
+		if p == nil {
+			continue
+		}
+		snap.Scope.AccountID = cmp.Or(snap.Scope.AccountID, p.accountID)
+		snap.Scope.ProjectID = cmp.Or(snap.Scope.ProjectID, p.projectID)
+		for range p.duplicates {
+			snap.AddWarning(warnDuplicate, msgDuplicate)
+		}
+		if p.light {
+			snap.AddWarning("discovery_light_fields",
+				fmt.Sprintf("%s were fetched without raw and compiled code: the Discovery API found the full query too complex", kinds[i].name))
+		}
+	}
 	// Partial errors in a fixed order, whatever order the pages came in.
 	slices.SortStableFunc(partial, func(a, b *PartialError) int { return strings.Compare(a.Error(), b.Error()) })
+	live := fillAssets(snap, parts)
 	if len(partial) > 0 {
 		snap.Complete = false
 		for _, pe := range partial {
 			snap.AddWarning("discovery_partial", pe.Error())
 		}
 	}
-	sortSnapshot(snap)
-	snap.Assets, snap.Columns, snap.Edges = trim(snap.Assets), trim(snap.Columns), trim(snap.Edges)
+	fillRest(snap, live)
 	if len(partial) > 0 {
 		return snap, joinPartial("AppliedState", partial)
 	}
@@ -426,93 +439,6 @@ func newSnapshot(envID int64, info EnvironmentInfo) *catalog.Snapshot {
 		AdapterType: info.AdapterType,
 		GeneratedAt: info.LastUpdatedAt,
 	}
-}
-
-// maxPresize bounds how many assets AppliedStateWith makes room for ahead
-// of time from a connection's totalCount.
-const maxPresize = 100_000
-
-// trim returns s in a slice of its own length when appending left more
-// than an eighth of it unused, so the snapshot keeps no spare capacity.
-func trim[T any](s []T) []T {
-	if cap(s)-len(s) <= len(s)/8 {
-		return s
-	}
-	return append(make([]T, 0, len(s)), s...)
-}
-
-// addNode appends a node to the snapshot; a unique ID seen before (the
-// environment changed while paging) replaces the earlier asset.
-func addNode(snap *catalog.Snapshot, n Node, seen map[string]int) {
-	if snap.Scope.AccountID == 0 || snap.Scope.ProjectID == 0 {
-		snap.Scope.AccountID = cmp.Or(snap.Scope.AccountID, n.accountID)
-		snap.Scope.ProjectID = cmp.Or(snap.Scope.ProjectID, n.projectID)
-	}
-	id := n.Asset.UniqueID
-	if i, ok := seen[id]; ok {
-		snap.Assets[i] = n.Asset
-		snap.AddWarning("discovery_duplicate", "a node appeared twice while paging; the environment changed during the crawl")
-		snap.Columns = slices.DeleteFunc(snap.Columns, func(c catalog.Column) bool { return c.AssetUniqueID == id })
-		snap.Edges = slices.DeleteFunc(snap.Edges, func(e catalog.Edge) bool { return e.Downstream == id })
-		snap.TestResults = slices.DeleteFunc(snap.TestResults, func(r catalog.TestResult) bool { return r.TestUniqueID == id })
-		snap.Freshness = slices.DeleteFunc(snap.Freshness, func(f catalog.Freshness) bool { return f.SourceUniqueID == id })
-	} else {
-		seen[id] = len(snap.Assets)
-		snap.Assets = append(snap.Assets, n.Asset)
-	}
-	snap.Columns = append(snap.Columns, n.Columns...)
-	for _, p := range n.Parents {
-		snap.Edges = append(snap.Edges, catalog.Edge{Upstream: p, Downstream: id})
-	}
-	if n.TestResult != nil {
-		snap.TestResults = append(snap.TestResults, *n.TestResult)
-	}
-	if n.Freshness != nil {
-		snap.Freshness = append(snap.Freshness, *n.Freshness)
-	}
-}
-
-// sortSnapshot orders a snapshot deterministically.
-func sortSnapshot(s *catalog.Snapshot) {
-	s.Assets = sortedStable(s.Assets, func(a, b *catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
-	s.Columns = sortedStable(s.Columns, func(a, b *catalog.Column) int {
-		return cmp.Or(strings.Compare(a.AssetUniqueID, b.AssetUniqueID), cmp.Compare(a.Ordinal, b.Ordinal),
-			strings.Compare(a.Name, b.Name))
-	})
-	s.Edges = sortedStable(s.Edges, func(a, b *catalog.Edge) int {
-		return cmp.Or(strings.Compare(a.Downstream, b.Downstream), strings.Compare(a.Upstream, b.Upstream))
-	})
-	s.Edges = slices.Compact(s.Edges)
-	slices.SortFunc(s.TestResults, func(a, b catalog.TestResult) int {
-		return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
-	})
-	slices.SortFunc(s.Freshness, func(a, b catalog.Freshness) int {
-		return cmp.Or(strings.Compare(a.SourceUniqueID, b.SourceUniqueID), cmp.Compare(a.RunID, b.RunID))
-	})
-}
-
-// sortedStable sorts s stably by compare. Sorting a list of indices moves
-// four bytes a swap instead of a whole struct, so a list out of order is
-// returned as a new slice of exactly its length; a sorted one is returned
-// as it is.
-func sortedStable[T any](s []T, compare func(a, b *T) int) []T {
-	sorted := true
-	for i := 1; i < len(s) && sorted; i++ {
-		sorted = compare(&s[i-1], &s[i]) <= 0
-	}
-	if sorted {
-		return s
-	}
-	idx := make([]int32, len(s))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortStableFunc(idx, func(a, b int32) int { return compare(&s[a], &s[b]) })
-	out := make([]T, len(s))
-	for i, j := range idx {
-		out[i] = s[j]
-	}
-	return out
 }
 
 // baseAsset converts the EnvironmentAppliedNode fields.
@@ -550,7 +476,12 @@ func columns(in *strs, assetID string, c *catalogInfo) []catalog.Column {
 	if c == nil || len(c.Columns) == 0 {
 		return nil
 	}
-	out := make([]catalog.Column, 0, len(c.Columns))
+	var out []catalog.Column
+	if in.scratch {
+		out = in.cols[:0]
+	} else {
+		out = make([]catalog.Column, 0, len(c.Columns))
+	}
 	for _, col := range c.Columns {
 		out = append(out, catalog.Column{
 			AssetUniqueID: assetID,
@@ -564,6 +495,9 @@ func columns(in *strs, assetID string, c *catalogInfo) []catalog.Column {
 		})
 	}
 	slices.SortStableFunc(out, func(a, b catalog.Column) int { return cmp.Compare(a.Ordinal, b.Ordinal) })
+	if in.scratch {
+		in.cols = out[:0]
+	}
 	return out
 }
 
@@ -571,13 +505,21 @@ func parents(in *strs, refs []parentRef) []string {
 	if len(refs) == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(refs))
+	var out []string
+	if in.scratch {
+		out = in.parents[:0]
+	} else {
+		out = make([]string, 0, len(refs))
+	}
 	for _, r := range refs {
 		if r.UniqueID != "" {
 			out = append(out, in.str(r.UniqueID))
 		}
 	}
 	slices.Sort(out)
+	if in.scratch {
+		in.parents = out[:0]
+	}
 	return slices.Compact(out)
 }
 

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -90,10 +92,18 @@ func recordedServer(b *testing.B, ds *dbtcloudtest.Dataset, opts AppliedOptions)
 //
 // "wide" gives every model 24 catalog columns instead of 3, the shape of
 // a large warehouse project where columns dominate the snapshot.
+//
+// "account without code" is one environment of a typical account: 1,000
+// models of 20 columns, three tests a model (3,002 in all), 200 sources,
+// 50 seeds, 40 snapshots and 10 exposures: some 4,300 assets and 20,500
+// columns.
 func BenchmarkAppliedState(b *testing.B) {
 	ds := syntheticDataset(sizes{models: 2000, sources: 200, seeds: 20, snapshots: 20, exposures: 10})
 	wide := syntheticDataset(sizes{models: 2000, sources: 200, seeds: 20, snapshots: 20, exposures: 10})
 	addColumns(wide, 24)
+	account := syntheticDataset(sizes{models: 1000, sources: 200, seeds: 50, snapshots: 40, exposures: 10})
+	addColumns(account, 20)
+	addTests(account, 2)
 	for _, bc := range []struct {
 		name string
 		ds   *dbtcloudtest.Dataset
@@ -102,6 +112,7 @@ func BenchmarkAppliedState(b *testing.B) {
 		{"with code", ds, AppliedOptions{}},
 		{"without code", ds, AppliedOptions{WithoutCode: true}},
 		{"wide without code", wide, AppliedOptions{WithoutCode: true}},
+		{"account without code", account, AppliedOptions{WithoutCode: true}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			srv, size := recordedServer(b, bc.ds, bc.opts)
@@ -115,7 +126,7 @@ func BenchmarkAppliedState(b *testing.B) {
 			fetch := func() *catalog.Snapshot {
 				snap, err := c.AppliedStateWith(b.Context(), testEnvID, bc.opts)
 				require.NoError(b, err)
-				require.Len(b, snap.Assets, 2000*2+200+20+20+10+2)
+				require.Len(b, snap.Assets, len(bc.ds.Applied[testEnvID].Snapshot.Assets))
 				return snap
 			}
 			for b.Loop() {
@@ -138,6 +149,34 @@ func addColumns(ds *dbtcloudtest.Dataset, n int) {
 		for j := 4; j <= n; j++ {
 			snap.Columns = append(snap.Columns, catalog.Column{AssetUniqueID: a.UniqueID,
 				Name: fmt.Sprintf("attribute_%02d", j), DataType: types[j%len(types)], Ordinal: j})
+		}
+	}
+}
+
+// addTests gives every model of ds n more generic tests (unique and
+// accepted_values on its first column), each with a latest result.
+func addTests(ds *dbtcloudtest.Dataset, n int) {
+	snap := ds.Applied[testEnvID].Snapshot
+	base := time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.UTC)
+	names := []string{"unique", "accepted_values", "relationships"}
+	var models []string
+	for _, a := range snap.Assets {
+		if a.Type == catalog.TypeModel {
+			models = append(models, a.UniqueID)
+		}
+	}
+	for i, id := range models {
+		for j := range n {
+			name := names[j%len(names)]
+			tid := fmt.Sprintf("test.shop.%s_%s_col_1.%04x", name, strings.TrimPrefix(id, "model.shop."), i)
+			status := []string{"pass", "fail", "warn"}[(i+j)%3]
+			snap.Assets = append(snap.Assets, catalog.Asset{UniqueID: tid, Type: catalog.TypeTest, Enabled: true,
+				Name: fmt.Sprintf("%s_%s_col_1", name, strings.TrimPrefix(id, "model.shop.")), Path: "models/schema.yml",
+				TestName: name, TestColumnName: "col_1", TestedUniqueID: id, Severity: "ERROR",
+				LastRunStatus: status, LastRunAt: base, LastRunID: 3001, LastJobID: 30, ExecutionSeconds: 0.5})
+			snap.TestResults = append(snap.TestResults, catalog.TestResult{TestUniqueID: tid, RunID: 3001, JobID: 30,
+				Status: status, ExecutedAt: base, ExecutionSeconds: 0.5})
+			snap.Edges = append(snap.Edges, catalog.Edge{Upstream: id, Downstream: tid})
 		}
 	}
 }

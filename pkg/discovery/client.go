@@ -53,6 +53,9 @@ type Client struct {
 	docs sync.Map
 	// idChunk, when positive, replaces maxIDsPerWalk (tests only).
 	idChunk int
+	// bodies holds *bytes.Buffer to read responses into, reused from
+	// request to request.
+	bodies sync.Pool
 }
 
 // Option configures a Client.
@@ -166,9 +169,11 @@ type requestPayload struct {
 }
 
 // query sends operation op built from q (a pointer to a query struct) and
-// decodes the response's data into q while it streams in. It is the
-// package's single error gate: every failure comes back as one of the
-// typed errors, with the token scrubbed.
+// decodes the response's data into q: into the slices and pointers q
+// already holds where it can, so a caller may reuse q from page to page
+// once it zeroed what it must not keep (q is zeroed when the response has
+// no data). It is the package's single error gate: every failure comes
+// back as one of the typed errors, with the token scrubbed.
 func query[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[string]any) error {
 	err := queryRaw(ctx, c, op, q, vars)
 	if err == nil {
@@ -218,12 +223,27 @@ func queryRaw[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[s
 	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated:
 		return fmt.Errorf("discovery %s: unexpected HTTP status %s: the endpoint may not be a Discovery API", op, resp.Status)
 	}
-	var r response[Q]
-	if err := gojson.NewDecoder(resp.Body).Decode(&r); err != nil {
+	buf := c.body()
+	defer c.release(buf)
+	if n := resp.ContentLength; n > 0 && n <= maxKeptBody {
+		buf.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare to stop
+	}
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return fmt.Errorf("discovery %s: read response: %w", op, err)
+	}
+	// The decoder copies the body, and decoded strings point into its
+	// copy, not into buf, so buf is free for the next response as soon
+	// as this returns.
+	r := response[Q]{Data: q}
+	if err := gojson.Unmarshal(buf.Bytes(), &r); err != nil {
 		return fmt.Errorf("discovery %s: decode response: %w", op, err)
 	}
-	if r.Data != nil {
-		*q = *r.Data
+	if r.Data != nil && !hasMember(buf.Bytes(), "data") {
+		r.Data = nil // no data member: q was left as it was
+	}
+	if r.Data == nil {
+		var zero Q
+		*q = zero
 	}
 	if len(r.Errors) == 0 {
 		if r.Data == nil {
@@ -239,6 +259,28 @@ func queryRaw[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[s
 		return &PartialError{Operation: op, Errors: server}
 	}
 	return &QueryError{Operation: op, StatusCode: http.StatusOK, Errors: server}
+}
+
+// maxKeptBody is the largest response buffer kept for the next response:
+// one grown for a huge page is dropped rather than held by the client.
+const maxKeptBody = 16 << 20
+
+// body returns an empty buffer to read a response into.
+func (c *Client) body() *bytes.Buffer {
+	if b, ok := c.bodies.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// release keeps b for a later response unless it grew too large. Nothing
+// may point into b afterwards.
+func (c *Client) release(b *bytes.Buffer) {
+	if b.Cap() > maxKeptBody {
+		return
+	}
+	b.Reset()
+	c.bodies.Put(b)
 }
 
 // document returns the GraphQL document of operation op, built from q's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 
 	"go.uber.org/zap"
 )
@@ -43,10 +44,30 @@ type connHolder[N, A any] interface {
 
 // fetchPage builds the fetchFunc of one connection: operation op, query
 // struct envQuery[A] whose A holds a connection of N, with filter as
-// $filter when it is not nil.
+// $filter when it is not nil. The function decodes every page into the
+// same query struct and returns its nodes in the same slice, so a page's
+// nodes are valid until the next call: the caller converts them first.
+// The decoded nodes are zeroed before each page, so no slice, pointer or
+// raw JSON of one page is decoded into again by the next (the converted
+// nodes keep some of them).
 func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64, filter *idFilter) func(ctx context.Context, first int, after string) (page[N], error) {
+	var (
+		q       envQuery[A]
+		applied = new(A)
+		nodes   []N
+	)
 	return func(ctx context.Context, first int, after string) (page[N], error) {
-		var q envQuery[A]
+		// Keep the arrays of the last page, zeroed, for the decoder to
+		// fill (at their full length, so that it need not allocate each
+		// element as it grows the array).
+		cn := PA(applied).conn()
+		edges := cn.Edges[:cap(cn.Edges)]
+		clear(edges)
+		*cn = connection[N]{Edges: edges}
+		q.Environment.Applied = applied
+		clear(nodes)
+		nodes = nodes[:0]
+
 		var afterVar *string
 		if after != "" {
 			afterVar = &after
@@ -63,12 +84,13 @@ func fetchPage[N, A any, PA connHolder[N, A]](c *Client, op string, envID int64,
 		if q.Environment.Applied == nil {
 			return page[N]{}, err
 		}
-		cn := PA(q.Environment.Applied).conn()
-		p := page[N]{applied: true, total: cn.TotalCount, hasNext: cn.PageInfo.HasNextPage, endCursor: cn.PageInfo.EndCursor}
-		p.nodes = make([]N, 0, len(cn.Edges))
+		cn = PA(q.Environment.Applied).conn()
+		p := page[N]{applied: true, total: cn.TotalCount, hasNext: cn.PageInfo.HasNextPage,
+			endCursor: strings.Clone(cn.PageInfo.EndCursor)}
 		for _, e := range cn.Edges {
-			p.nodes = append(p.nodes, e.Node)
+			nodes = append(nodes, e.Node)
 		}
+		p.nodes = nodes
 		return p, err
 	}
 }

@@ -1,6 +1,10 @@
 package discovery
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
+)
 
 // internMax is the longest string strs shares; longer ones (descriptions,
 // error messages, code) are copied each time.
@@ -15,6 +19,12 @@ const internMax = 128
 type strs struct {
 	m     map[string]string
 	lower map[string]string
+	// scratch, when set, lets the conversions return the columns and
+	// parents of a node in cols and parents, reused from node to node: for
+	// a caller that copies them before converting the next node.
+	scratch bool
+	cols    []catalog.Column
+	parents []string
 }
 
 func newStrs() *strs {
