@@ -24,11 +24,14 @@ import (
 // LimitShare is the share of the memory limit FromLimit makes the floor:
 // the heap may reach it between collections; the rest is for the live
 // heap's growth, stacks, buffers and the runtime's own memory.
-const LimitShare = 0.4
+const LimitShare = 0.33
 
 // maxPercent bounds the target so that a tiny live heap cannot ask for an
 // absurd one.
 const maxPercent = 10000
+
+// minHeap is the Go runtime's minimum heap goal at GOGC=100.
+const minHeap = 4 << 20
 
 // FromLimit returns the floor for the process's memory limit: LimitShare
 // of it, or 0 (no floor) when no limit is set or GOGC is, since then the
@@ -58,7 +61,8 @@ type Floor struct {
 // Start sets a floor of the given bytes and adjusts the collector's target
 // after every collection until Stop. A floor of 0 does nothing.
 func Start(bytes uint64) *Floor {
-	f := &Floor{bytes: bytes, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	f := &Floor{bytes: bytes, sample: []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}}
 	if bytes == 0 {
 		f.stopped.Store(true)
 		return f
@@ -80,23 +84,32 @@ func (f *Floor) Stop() {
 	debug.SetGCPercent(f.base)
 }
 
-// Percent returns the target a floor of bytes gives a live heap of live
-// bytes, never below base.
-func Percent(bytes, live uint64, base int) int {
-	if live == 0 {
-		return maxPercent
+// Percent returns the target at which the collector's next goal is the
+// floor of bytes, never below base. The runtime's goal is the live heap
+// plus GOGC percent of the live heap and its other roots (goroutine stacks
+// and globals), so roots counts those.
+func Percent(bytes, live, roots uint64, base int) int {
+	if live >= bytes {
+		return base
 	}
-	p := int(min(bytes*100/live, maxPercent*2)) - 100
-	return min(max(p, base), maxPercent)
+	p := (bytes - live) * 100 / max(live+roots, 1)
+	// The runtime never sets a goal below its minimum heap, 4 MiB times
+	// GOGC percent.
+	p = min(p, bytes*100/minHeap, maxPercent)
+	return max(int(p), base)
 }
 
-// adjust sets the target from the live heap the last collection found.
+// adjust sets the target from what the last collection found.
 func (f *Floor) adjust() {
 	metrics.Read(f.sample)
-	if f.sample[0].Value.Kind() != metrics.KindUint64 {
-		return
+	var v [3]uint64
+	for i, s := range f.sample {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return
+		}
+		v[i] = s.Value.Uint64()
 	}
-	debug.SetGCPercent(Percent(f.bytes, f.sample[0].Value.Uint64(), f.base))
+	debug.SetGCPercent(Percent(f.bytes, v[0], v[1]+v[2], f.base))
 	f.adjusted.Add(1)
 }
 

@@ -12,18 +12,20 @@ import (
 func TestPercent(t *testing.T) {
 	const mib = 1 << 20
 	for _, tc := range []struct {
-		name        string
-		floor, live uint64
-		want        int
+		name               string
+		floor, live, roots uint64
+		want               int
 	}{
-		{"a small live heap may grow to the floor", 200 * mib, 50 * mib, 300},
-		{"a live heap at half the floor keeps the default", 200 * mib, 100 * mib, 100},
-		{"a live heap above the floor keeps the default", 200 * mib, 300 * mib, 100},
-		{"a tiny live heap is bounded", 200 * mib, 1, maxPercent},
-		{"no live heap yet is bounded", 200 * mib, 0, maxPercent},
+		{"a small live heap may grow to the floor", 200 * mib, 50 * mib, 0, 300},
+		{"roots count in the goal", 200 * mib, 50 * mib, 25 * mib, 200},
+		{"a live heap at half the floor keeps the default", 200 * mib, 100 * mib, 0, 100},
+		{"a live heap above the floor keeps the default", 200 * mib, 300 * mib, 0, 100},
+		{"a tiny live heap is bounded by the runtime's minimum heap", 200 * mib, 1, 0, 5000},
+		{"no live heap yet is bounded", 200 * mib, 0, 0, 5000},
+		{"a huge floor is bounded", 1 << 40, 1, 0, maxPercent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, Percent(tc.floor, tc.live, 100))
+			require.Equal(t, tc.want, Percent(tc.floor, tc.live, tc.roots, 100))
 		})
 	}
 }
