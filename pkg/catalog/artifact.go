@@ -380,7 +380,7 @@ func (w *walker) entries(section string, h entryFunc) error {
 		}
 		raw := s.buf[s.mark:s.pos]
 		if herr = h(key, raw); herr != nil {
-			if !utf8.Valid(raw) {
+			if s.high&highs8 != 0 && !utf8.Valid(raw) {
 				w.meta.InvalidUTF8++ // streamEntries counts only entries h accepts
 			}
 			return errStopEntries
@@ -482,6 +482,11 @@ type scanner struct {
 	mark     int   // start of the captured value, or -1
 	err      error // sticky read error
 	maxDepth int
+	// high has the high bit of some byte set when stringBody may have
+	// read a byte above 0x7f since it was last cleared; valid JSON holds
+	// such bytes only inside strings. It may be set spuriously, never
+	// missed.
+	high uint64
 }
 
 func (s *scanner) offset() int64 { return s.base + int64(s.pos) }
@@ -770,69 +775,90 @@ const (
 // first byte of x that is '"', '\\' or a control character, or 0 when x
 // has none. Bits above the lowest may be spurious (borrows propagate
 // upwards only), so only the lowest one is meaningful.
+//
+// Flipping bit 1 of every byte turns '"' (0x22) into ' ' (0x20) and keeps
+// control characters below ' ', so one "byte below 0x21" test finds both;
+// a "zero byte" test after XOR with '\\' finds backslashes.
 func special8(x uint64) uint64 {
-	q := x ^ (ones8 * '"')
+	q := x ^ (ones8 * 0x02)
 	e := x ^ (ones8 * '\\')
-	t := (q - ones8) &^ q
-	t |= (e - ones8) &^ e
-	t |= (x - ones8*0x20) &^ x
-	return t & highs8
+	return ((q-ones8*0x21)&^q | (e-ones8)&^e) & highs8
 }
 
+// shortEscape marks the bytes that complete a two-byte escape.
+var shortEscape = [256]bool{'"': true, '\\': true, '/': true, 'b': true, 'f': true, 'n': true, 'r': true, 't': true}
+
 // stringBody consumes a string after its opening quote. Plain bytes are
-// skipped a word at a time and the common escapes in place; an escape cut
+// skipped sixteen at a time and the common escapes in place; an escape cut
 // by the end of the buffer is left to escape, which reads more input.
 func (s *scanner) stringBody() error {
 	for {
 		b := s.buf[s.pos:s.end]
 		i := 0
+		high := s.high
 	scan:
 		for {
-			for i+8 <= len(b) {
-				if t := special8(binary.LittleEndian.Uint64(b[i:])); t != 0 {
+			for ; i+16 <= len(b); i += 16 {
+				x, y := binary.LittleEndian.Uint64(b[i:]), binary.LittleEndian.Uint64(b[i+8:])
+				high |= x | y
+				t, u := special8(x), special8(y)
+				if t|u != 0 {
+					n := bits.TrailingZeros64(t) >> 3 // 8 when t is 0
+					if t == 0 {
+						n += bits.TrailingZeros64(u) >> 3
+					}
+					i += n
+					goto special
+				}
+			}
+			if i+8 <= len(b) {
+				x := binary.LittleEndian.Uint64(b[i:])
+				high |= x
+				if t := special8(x); t != 0 {
 					i += bits.TrailingZeros64(t) >> 3
 					goto special
 				}
 				i += 8
 			}
 			for i < len(b) && plainString[b[i]] {
+				high |= uint64(b[i])
 				i++
 			}
-			if i == len(b) {
+			if i >= len(b) {
 				break
 			}
 		special:
-			switch b[i] {
-			case '"':
+			switch c := b[i]; {
+			case c == '"':
 				s.pos += i + 1
+				s.high = high
 				return nil
-			case '\\':
+			case c == '\\':
 				if i+1 >= len(b) {
 					break scan
 				}
-				switch b[i+1] {
-				case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				if e := b[i+1]; shortEscape[e] {
 					i += 2
 					continue
-				case 'u':
-					if i+6 > len(b) {
-						break scan
-					}
-					if hex4(b[i+2:i+6]) < 0 {
-						s.pos += i
-						return s.syntax("invalid \\u escape in a string")
-					}
-					i += 6
-					continue
+				} else if e != 'u' {
+					s.pos += i
+					return s.syntax("invalid escape in a string")
 				}
-				s.pos += i
-				return s.syntax("invalid escape in a string")
+				if i+6 > len(b) {
+					break scan
+				}
+				if hex4(b[i+2:i+6]) < 0 {
+					s.pos += i
+					return s.syntax("invalid \\u escape in a string")
+				}
+				i += 6
 			default:
 				s.pos += i
 				return s.syntax("invalid control character in a string")
 			}
 		}
 		s.pos += i
+		s.high = high
 		if i < len(b) { // an escape cut by the end of the buffer
 			if err := s.escape(); err != nil {
 				return err

@@ -693,12 +693,18 @@ func (st *build) applyRunResults() []bool {
 	var bucketIDs []string
 	// Runs that share a run ID and invocation ID form one group; a test has
 	// at most one result per group.
-	type runKey struct {
-		run   int64
-		invoc string
+	groups := map[runGroup]uint64{}
+	// The result a group holds for a bucket: when each group's runs are
+	// added one after another (one run_results.json per run and
+	// invocation, the usual case), only a bucket's latest group can hold
+	// one, so two slices by bucket do; otherwise a map by group and bucket.
+	contiguous := groupsContiguous(st.b.runs)
+	var lastGroup []uint64 // by bucket: its latest group plus one
+	var lastTR []int32     // by bucket: the position of that group's result
+	var seenTR map[uint64]int32
+	if !contiguous {
+		seenTR = map[uint64]int32{}
 	}
-	groups := map[runKey]uint64{}
-	seenTR := map[uint64]int32{}
 	var fails []int64 // backs TestResult.Failures
 	for _, run := range st.b.runs {
 		st.noteGenerated(run.meta.GeneratedAt)
@@ -715,7 +721,7 @@ func (st *build) applyRunResults() []bool {
 			st.warn(WarnCompileOnly, fmt.Sprintf("run_results.json from `%s` holds no executions and was not used as run history", what))
 			continue
 		}
-		gk := runKey{run.prov.RunID, run.meta.InvocationID}
+		gk := runGroup{run.prov.RunID, run.meta.InvocationID}
 		group, ok := groups[gk]
 		if !ok {
 			group = uint64(len(groups))
@@ -751,6 +757,10 @@ func (st *build) applyRunResults() []bool {
 					bk = int32(len(bucketIDs))
 					bucketOf[a.UniqueID] = bk
 					bucketIDs = append(bucketIDs, a.UniqueID)
+					if contiguous {
+						lastGroup = append(lastGroup, 0)
+						lastTR = append(lastTR, 0)
+					}
 				}
 				bucket[r.id] = bk
 			}
@@ -771,14 +781,23 @@ func (st *build) applyRunResults() []bool {
 				fails = append(fails, r.failures)
 				tr.Failures = &fails[len(fails)-1]
 			}
-			k := group<<32 | uint64(bk)
-			if i, dup := seenTR[k]; dup {
+			i, dup := int32(0), false
+			if contiguous {
+				i, dup = lastTR[bk], lastGroup[bk] == group+1
+			} else {
+				i, dup = seenTR[group<<32|uint64(bk)]
+			}
+			if dup {
 				if tr.ExecutedAt.After(st.snap.TestResults[i].ExecutedAt) {
 					st.snap.TestResults[i] = tr
 				}
 				continue
 			}
-			seenTR[k] = int32(len(st.snap.TestResults))
+			if contiguous {
+				lastGroup[bk], lastTR[bk] = group+1, int32(len(st.snap.TestResults))
+			} else {
+				seenTR[group<<32|uint64(bk)] = int32(len(st.snap.TestResults))
+			}
 			st.snap.TestResults = append(st.snap.TestResults, tr)
 			trBucket = append(trBucket, bk)
 		}
@@ -790,6 +809,38 @@ func (st *build) applyRunResults() []bool {
 		st.skipped = nil
 	}
 	return built
+}
+
+// runGroup names the runs that share a run ID and invocation ID.
+type runGroup struct {
+	run   int64
+	invoc string
+}
+
+// groupsContiguous reports whether the runs applyRunResults uses that
+// share a run ID and invocation ID (a group) follow one another, so that
+// no group recurs after another has begun.
+func groupsContiguous(runs []stagedRun) bool {
+	var prev runGroup
+	var seen map[runGroup]bool
+	for i := range runs {
+		run := &runs[i]
+		if run.compileOnly {
+			continue
+		}
+		k := runGroup{run.prov.RunID, run.meta.InvocationID}
+		if seen != nil && k == prev {
+			continue
+		}
+		if seen[k] {
+			return false
+		}
+		if seen == nil {
+			seen = map[runGroup]bool{}
+		}
+		seen[k], prev = true, k
+	}
+	return true
 }
 
 // orderTestResults puts trs in the order finish wants (test, executed at,

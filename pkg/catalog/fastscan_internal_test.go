@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -72,6 +73,9 @@ func requireStringBody(t *testing.T, body []byte, bufSize int) {
 		default:
 			require.NoError(t, err, "%s: %q", name, body)
 			require.Equal(t, int64(end), s.offset(), "%s: %q", name, body)
+			if !utf8.Valid(body[:end]) {
+				require.NotZero(t, s.high&highs8, "%s: %q: a byte above 0x7f goes unnoticed", name, body)
+			}
 		}
 	}
 }
@@ -81,6 +85,7 @@ var stringBodies = []string{
 	`a\"b\\c\/d\b\f\n\r\t"`, `\u00e9\ud83d\ude00"`, `\u00g0"`, `\x"`, `\`, `\u12`, `abc`,
 	"tab\there\"", "0123456\x01\"", "01234567\x1f\"", "\xff\xfe\x80\"",
 	`select o.order_id\nfrom \"db\".\"analytics\".\"orders\" o\ngroup by 1, 2\n"`,
+	"caf\xc3\xa9\"", "0123456789abcdef\xe2\x82\xac\"", "0123456789abcde\xff\"", "01234567\xff\"", "\\n\xff\"",
 	`01234567\`, `0123456\u`, `0123456789abcde\u0041"`, `\\\\\\\\\\\\\\\\"`,
 }
 
@@ -171,4 +176,44 @@ func FuzzAppendUnquote(f *testing.F) {
 		q = append(q, bytes.Repeat([]byte("x"), int(pad)%2048)...)
 		requireUnquoteAgrees(t, append(q, '"'))
 	})
+}
+
+func TestInvalidUTF8CountsEntries(t *testing.T) {
+	long := strings.Repeat(`select 1\n`, 30)
+	entries := []struct {
+		doc     string
+		invalid bool
+	}{
+		{`{"unique_id":"model.p.a","status":"success"}`, false},
+		{`{"unique_id":"model.p.b","status":"caf` + "\xc3\xa9" + `"}`, false},
+		{`{"unique_id":"model.p.c","status":"s` + "\xff" + `"}`, true},
+		{`{"unique_id":"model.p.d","message":"` + long + "\xfe" + long + `"}`, true},
+		{`{"unique_id":"model.p.e","x` + "\xff" + `":1}`, true},
+		{`{"unique_id":"model.p.f","node":{"a":["` + "\xe2\x82" + `"]}}`, true},
+		{`{"unique_id":"model.p.g","message":"` + long + "\xe2\x82\xac" + `"}`, false},
+	}
+	var doc strings.Builder
+	doc.WriteString(`{"metadata":{"dbt_schema_version":"https://schemas.getdbt.com/dbt/run-results/v6.json"},"results":[`)
+	want := 0
+	for i, e := range entries {
+		if i > 0 {
+			doc.WriteByte(',')
+		}
+		doc.WriteString(e.doc)
+		if e.invalid {
+			want++
+		}
+	}
+	doc.WriteString(`]}`)
+	for _, name := range []string{"whole", "byte by byte"} {
+		t.Run(name, func(t *testing.T) {
+			var r io.Reader = strings.NewReader(doc.String())
+			if name == "byte by byte" {
+				r = iotest.OneByteReader(r)
+			}
+			meta, err := DecodeRunResults(r, DecodeOptions{}, func(RunResult) error { return nil })
+			require.NoError(t, err)
+			require.Equal(t, want, meta.InvalidUTF8)
+		})
+	}
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -68,17 +69,77 @@ type colPlan struct {
 	cat, yaml int32
 }
 
+// smallColumns is the number of columns up to which planColumns matches
+// names by scanning lists; larger assets use maps.
+const smallColumns = 64
+
 // planColumns decides how the YAML columns of an asset merge with its
 // catalog table and appends one colPlan per resulting column to plan.
 // Catalog columns come first in the catalog's order, keeping the
 // catalog's spelling; YAML columns are matched to them exactly, then
-// case-insensitively, and contribute description, tags and meta. YAML
-// columns missing from the catalog follow in declaration order.
-// makeColumns turns the plan into Columns.
+// case-insensitively (strings.ToLower), the first match winning, and
+// contribute description, tags and meta. YAML columns missing from the
+// catalog follow in declaration order. makeColumns turns the plan into
+// Columns.
 func (st *build) planColumns(plan []colPlan, yaml []stagedColumn, table *stagedTable) []colPlan {
+	var cols []CatalogColumn
+	if table != nil {
+		cols = table.Columns
+	}
+	if len(yaml) > smallColumns || len(cols) > smallColumns {
+		return st.planColumnsMapped(plan, yaml, cols)
+	}
+	// Assets have a few dozen columns: lists on the stack, scanned.
+	var usedBuf [smallColumns]bool
+	var seenBuf [2 * smallColumns]string // sanitised names planned so far
+	var lowerBuf [smallColumns]string    // YAML names lower-cased, on first use
+	used, seen, lower := usedBuf[:len(yaml)], seenBuf[:0], lowerBuf[:0]
+	for ci := range cols {
+		c := &cols[ci]
+		name := st.s(c.Name)
+		if slices.Contains(seen, name) {
+			continue
+		}
+		seen = append(seen, name)
+		p := colPlan{cat: int32(ci), yaml: -1}
+		yi := -1
+		for i := range yaml {
+			if yaml[i].Name == c.Name {
+				yi = i
+				break
+			}
+		}
+		if yi < 0 || used[yi] {
+			if len(lower) == 0 {
+				for i := range yaml {
+					lower = append(lower, strings.ToLower(yaml[i].Name))
+				}
+			}
+			yi = slices.Index(lower, strings.ToLower(c.Name))
+		}
+		if yi >= 0 && !used[yi] {
+			used[yi] = true
+			p.yaml = int32(yi)
+		}
+		plan = append(plan, p)
+	}
+	for i := range yaml {
+		name := st.s(yaml[i].Name)
+		if used[i] || name == "" || slices.Contains(seen, name) {
+			continue
+		}
+		seen = append(seen, name)
+		plan = append(plan, colPlan{cat: -1, yaml: int32(i)})
+	}
+	return plan
+}
+
+// planColumnsMapped is planColumns for assets with many columns, whose
+// names it indexes by maps.
+func (st *build) planColumnsMapped(plan []colPlan, yaml []stagedColumn, cols []CatalogColumn) []colPlan {
 	used := make([]bool, len(yaml))
 	var seen map[string]bool // sanitised names planned so far
-	if table != nil && len(table.Columns) > 0 {
+	if len(cols) > 0 {
 		exact := make(map[string]int, len(yaml))
 		folded := make(map[string]int, len(yaml))
 		for i, y := range yaml {
@@ -89,8 +150,8 @@ func (st *build) planColumns(plan []colPlan, yaml []stagedColumn, table *stagedT
 				folded[strings.ToLower(y.Name)] = i
 			}
 		}
-		seen = make(map[string]bool, len(table.Columns))
-		for ci, c := range table.Columns {
+		seen = make(map[string]bool, len(cols))
+		for ci, c := range cols {
 			name := st.s(c.Name)
 			if seen[name] {
 				continue

@@ -122,6 +122,17 @@ func TestBuildTestResults(t *testing.T) {
 			want:  3,
 		},
 		{
+			name: "the same run and invocation in files one after another keeps the newest execution",
+			docs: [][]byte{
+				run("i1", "2025-03-01T01:00:00Z", result("test.p.a", "fail", "2025-03-01T00:58:00Z", "2")),
+				run("i1", "2025-03-01T01:00:00Z", result("test.p.a", "pass", "2025-03-01T00:59:00Z", "0")+","+result("test.p.b", "pass", "", "0")),
+				run("i2", "2025-03-01T02:00:00Z", result("test.p.b", "warn", "2025-03-01T01:58:00Z", "1")+","+result("test.p.a", "error", "2025-03-01T00:57:00Z", "null")),
+				run("i2", "2025-03-01T02:00:00Z", result("test.p.b", "fail", "2025-03-01T01:57:00Z", "3")),
+			},
+			provs: []catalog.Provenance{{RunID: 1}, {RunID: 1}, {RunID: 1}, {RunID: 1}},
+			want:  4,
+		},
+		{
 			name: "equal execution times keep the first result",
 			docs: [][]byte{
 				run("i1", "2025-03-01T01:00:00Z", result("test.p.a", "fail", "2025-03-01T00:58:00Z", "2")+","+result("test.p.a", "pass", "2025-03-01T00:58:00Z", "0")),

@@ -56,8 +56,9 @@ func (w *walker) streamEntries(section string, h streamFunc) error {
 			return err
 		}
 		s.mark = s.pos
+		s.high = 0
 		err = h(key, c)
-		if err == nil && !utf8.Valid(s.buf[s.mark:s.pos]) {
+		if err == nil && s.high&highs8 != 0 && !utf8.Valid(s.buf[s.mark:s.pos]) {
 			w.meta.InvalidUTF8++
 		}
 		s.mark = -1
