@@ -160,10 +160,15 @@ type writer struct {
 	quiet        bool // values are being rebuilt: do not count repairs again
 	raw          bool // values are only hashed, never stored: no repairs
 	h            *hasher
+	// qualifiedPrefix is catalog.QualifiedName of the scope without the
+	// unique ID, which the name ends with.
+	qualifiedPrefix string
+	scratch         bytes.Buffer // see codeView
 }
 
 func newWriter(snap *catalog.Snapshot, archiveAfter int) *writer {
-	return &writer{snap: snap, archiveAfter: archiveAfter, h: newHasher()}
+	return &writer{snap: snap, archiveAfter: archiveAfter, h: newHasher(),
+		qualifiedPrefix: catalog.QualifiedName(snap.Scope, "")}
 }
 
 func (w *writer) str(s string) string {
@@ -716,7 +721,8 @@ func (w *writer) columns(ctx context.Context) error {
 			b = binTextArray(b, r.tags)
 			b = binJSONB(b, r.meta)
 			b = binText(b, r.comment)
-			b = binBytes(b, w.hashColumn(&r))
+			w.hashColumnFields(&r)
+			b = binSum(b, w.h)
 			k++
 			return b, true, nil
 		})
@@ -838,6 +844,12 @@ func (w *writer) columnRow(c *catalog.Column) columnRow {
 
 // hashColumn is hashRow over the row's values, without boxing each one.
 func (w *writer) hashColumn(r *columnRow) []byte {
+	w.hashColumnFields(r)
+	return w.h.sum()
+}
+
+// hashColumnFields writes what hashColumn hashes to w.h.
+func (w *writer) hashColumnFields(r *columnRow) {
 	h := w.h
 	h.reset()
 	h.str(r.uid)
@@ -848,7 +860,6 @@ func (w *writer) hashColumn(r *columnRow) []byte {
 	h.strs(r.tags)
 	h.str(r.meta)
 	h.str(r.comment)
-	return h.sum()
 }
 
 func (w *writer) edges(ctx context.Context) error {

@@ -30,48 +30,68 @@ func ArtifactHashes(snap *catalog.Snapshot) map[string][]byte {
 		cols, edges [2]uint64
 		nc, ne      uint64
 	}
-	sums := make(map[string]*sum, len(snap.Assets))
-	get := func(uid string) *sum {
-		s := sums[uid]
-		if s == nil {
-			s = &sum{}
-			sums[uid] = s
+	idx := make(map[string]int, len(snap.Assets))
+	var sums []sum
+	get := func(uid string) int {
+		i, ok := idx[uid]
+		if !ok {
+			i = len(sums)
+			idx[uid] = i
+			sums = append(sums, sum{})
 		}
-		return s
+		return i
 	}
-	add := func(dst *[2]uint64, h []byte) {
+	add := func(dst *[2]uint64, h [sumLen]byte) {
 		dst[0] += binary.LittleEndian.Uint64(h[:8])
 		dst[1] += binary.LittleEndian.Uint64(h[8:16])
 	}
+	h := w.h
+	cur, curUID := -1, ""
 	for i := range snap.Columns {
-		r := w.columnRow(&snap.Columns[i])
-		s := get(r.uid)
-		add(&s.cols, w.hashColumn(&r))
+		c := &snap.Columns[i]
+		// The values as writer.columnRow gives them unrepaired, hashed
+		// as hashColumn hashes them, without building the row.
+		h.reset()
+		h.str(c.AssetUniqueID)
+		h.str(c.Name)
+		h.str(c.DataType)
+		h.i64(int64(int32(c.Ordinal)))
+		h.str(c.Description)
+		h.strs(c.Tags)
+		h.bytes(c.Meta)
+		h.str(c.Comment)
+		// Columns come grouped by asset: one lookup per asset.
+		if cur < 0 || curUID != c.AssetUniqueID {
+			cur, curUID = get(c.AssetUniqueID), c.AssetUniqueID
+		}
+		s := &sums[cur]
+		add(&s.cols, h.sum16())
 		s.nc++
 	}
 	for _, e := range snap.Edges {
-		w.h.reset()
-		w.h.str(w.str(e.Upstream))
-		s := get(w.str(e.Downstream))
-		add(&s.edges, w.h.sum())
+		h.reset()
+		h.str(e.Upstream)
+		s := &sums[get(e.Downstream)]
+		add(&s.edges, h.sum16())
 		s.ne++
 	}
 	out := make(map[string][]byte, len(snap.Assets))
 	for i := range snap.Assets {
 		a := &snap.Assets[i]
-		uid := w.str(a.UniqueID)
-		fields := w.hashAsset(a)
-		w.h.reset()
-		w.h.str(string(fields))
-		if s := sums[uid]; s != nil {
-			w.h.u64(s.nc)
-			w.h.u64(s.cols[0])
-			w.h.u64(s.cols[1])
-			w.h.u64(s.ne)
-			w.h.u64(s.edges[0])
-			w.h.u64(s.edges[1])
+		w.hashAssetFields(a)
+		fields := h.sum16()
+		h.reset()
+		h.bytes(fields[:])
+		if i, ok := idx[a.UniqueID]; ok {
+			s := &sums[i]
+			h.u64(s.nc)
+			h.u64(s.cols[0])
+			h.u64(s.cols[1])
+			h.u64(s.ne)
+			h.u64(s.edges[0])
+			h.u64(s.edges[1])
 		}
-		out[a.UniqueID] = w.h.sum() // keyed as Snapshot.ArtifactHashes is read
+		out[a.UniqueID] = h.sum() // keyed as Snapshot.ArtifactHashes is read
 	}
 	return out
 }

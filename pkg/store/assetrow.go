@@ -1,6 +1,9 @@
 package store
 
 import (
+	"strings"
+	"unsafe"
+
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
 )
 
@@ -9,6 +12,7 @@ import (
 // column order for all three.
 type fieldSink interface {
 	str(string)
+	strCat(a, b string) // the value a+b, never joined when it need not be
 	strs([]string)
 	boolean(bool)
 	code(catalog.Text)
@@ -20,7 +24,9 @@ type fieldSink interface {
 func (w *writer) assetFields(a *catalog.Asset, s fieldSink) {
 	uid := w.str(a.UniqueID)
 	s.str(uid)
-	s.str(w.str(catalog.QualifiedName(w.snap.Scope, uid)))
+	// QualifiedName(scope, uid) is the scope's prefix (ASCII) and uid,
+	// which is clean already.
+	s.strCat(w.qualifiedPrefix, uid)
 	s.str(string(a.Type))
 	s.str(w.str(a.Name))
 	s.str(w.str(a.PackageName))
@@ -54,10 +60,11 @@ func (w *writer) assetFields(a *catalog.Asset, s fieldSink) {
 // hashSink hashes the values as hashRow would.
 type hashSink struct{ w *writer }
 
-func (s hashSink) str(v string)    { s.w.h.str(v) }
-func (s hashSink) strs(v []string) { s.w.h.strs(v) }
-func (s hashSink) boolean(v bool)  { s.w.h.boolean(v) }
-func (s hashSink) json(v string)   { s.w.h.str(v) }
+func (s hashSink) str(v string)       { s.w.h.str(v) }
+func (s hashSink) strCat(a, b string) { s.w.h.strCat(a, b) }
+func (s hashSink) strs(v []string)    { s.w.h.strs(v) }
+func (s hashSink) boolean(v bool)     { s.w.h.boolean(v) }
+func (s hashSink) json(v string)      { s.w.h.str(v) }
 func (s hashSink) code(t catalog.Text) {
 	// Long code by its digest, never inflated; short code as its
 	// sanitised text (as hashRow hashes what writer.code gives).
@@ -74,7 +81,10 @@ type copySink struct {
 	b []byte
 }
 
-func (s *copySink) str(v string)    { s.b = append(appendCopyText(s.b, v), '\t') }
+func (s *copySink) str(v string) { s.b = append(appendCopyText(s.b, v), '\t') }
+func (s *copySink) strCat(a, b string) {
+	s.b = append(appendCopyText(appendCopyText(s.b, a), b), '\t')
+}
 func (s *copySink) strs(v []string) { s.b = append(appendCopyArray(s.b, v), '\t') }
 func (s *copySink) boolean(v bool) {
 	if v {
@@ -92,15 +102,16 @@ type binSink struct {
 	b []byte
 }
 
-func (s *binSink) str(v string)    { s.b = binText(s.b, v) }
-func (s *binSink) strs(v []string) { s.b = binTextArray(s.b, v) }
+func (s *binSink) str(v string)       { s.b = binText(s.b, v) }
+func (s *binSink) strCat(a, b string) { s.b = binTextCat(s.b, a, b) }
+func (s *binSink) strs(v []string)    { s.b = binTextArray(s.b, v) }
 func (s *binSink) boolean(v bool) {
 	s.b = append(s.b, 0, 0, 0, 1, 0)
 	if v {
 		s.b[len(s.b)-1] = 1
 	}
 }
-func (s *binSink) code(t catalog.Text) { s.str(s.w.codeText(t)) }
+func (s *binSink) code(t catalog.Text) { s.str(s.w.codeView(t)) } // copied at once
 func (s *binSink) json(v string)       { s.b = binJSONB(s.b, v) }
 
 // anySink collects the values for a parameterised write.
@@ -110,6 +121,7 @@ type anySink struct {
 }
 
 func (s *anySink) str(v string)        { s.vals = append(s.vals, v) }
+func (s *anySink) strCat(a, b string)  { s.vals = append(s.vals, a+b) }
 func (s *anySink) strs(v []string)     { s.vals = append(s.vals, v) }
 func (s *anySink) boolean(v bool)      { s.vals = append(s.vals, v) }
 func (s *anySink) code(t catalog.Text) { s.vals = append(s.vals, s.w.codeText(t)) }
@@ -121,7 +133,28 @@ func (w *writer) codeText(t catalog.Text) string {
 	if !t.Compressed() {
 		return w.str(t.String())
 	}
-	c, changed := clean(t.String())
+	return strings.Clone(w.codeView(t))
+}
+
+// codeView is codeText without a copy of its own: compressed code is
+// inflated into the writer's scratch buffer, and the result is valid only
+// until the next call. Text.String would allocate the text and a copy
+// buffer per call; a first crawl inflates every model's code.
+func (w *writer) codeView(t catalog.Text) string {
+	if !t.Compressed() {
+		return w.str(t.String())
+	}
+	w.scratch.Reset()
+	w.scratch.Grow(t.Len())
+	// bytes.Buffer reads the inflated stream straight into itself.
+	if _, err := t.WriteTo(&w.scratch); err != nil {
+		// Only package catalog compresses texts, so the stream is never
+		// corrupt; String reports it as it always has if it were.
+		w.scratch.Reset()
+		w.scratch.WriteString(t.String())
+	}
+	b := w.scratch.Bytes()
+	c, changed := clean(unsafe.String(unsafe.SliceData(b), len(b)))
 	if changed {
 		w.sanitized++
 	}
@@ -135,6 +168,10 @@ type hashBinSink struct{ binSink }
 func (s *hashBinSink) str(v string) {
 	s.w.h.str(v)
 	s.binSink.str(v)
+}
+func (s *hashBinSink) strCat(a, b string) {
+	s.w.h.strCat(a, b)
+	s.binSink.strCat(a, b)
 }
 func (s *hashBinSink) strs(v []string) {
 	s.w.h.strs(v)
@@ -168,21 +205,26 @@ func (w *writer) appendNewAssetTuple(b []byte, a *catalog.Asset) []byte {
 	w.assetFields(a, &s)
 	ah := w.artifactHash(a)
 	if ah != nil {
-		w.h.str(string(ah))
+		w.h.bytes(ah)
 	}
-	b = binBytes(s.b, w.h.sum())
+	b = binSum(s.b, w.h)
 	return binBytes(b, ah)
 }
 
 // hashAsset returns asset a's content hash: its fields and its artifact
 // hash, so that a row whose artifact hash changed is written too.
 func (w *writer) hashAsset(a *catalog.Asset) []byte {
+	w.hashAssetFields(a)
+	return w.h.sum()
+}
+
+// hashAssetFields writes what hashAsset hashes to w.h.
+func (w *writer) hashAssetFields(a *catalog.Asset) {
 	w.h.reset()
 	w.assetFields(a, hashSink{w})
 	if ah := w.artifactHash(a); ah != nil {
-		w.h.str(string(ah))
+		w.h.bytes(ah)
 	}
-	return w.h.sum()
 }
 
 // artifactHash is asset a's artifact hash in the snapshot, nil when it

@@ -60,6 +60,19 @@ func binText(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
+// binSum appends the 16-byte hash of the fields h holds as a bytea.
+func binSum(b []byte, h *hasher) []byte {
+	b = binary.BigEndian.AppendUint32(b, sumLen)
+	return h.appendSum(b)
+}
+
+// binTextCat appends a+b as one text value, without joining them.
+func binTextCat(b []byte, a, c string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(a)+len(c)))
+	b = append(b, a...)
+	return append(b, c...)
+}
+
 func binBytes(b []byte, v []byte) []byte {
 	if v == nil {
 		return binNull(b)

@@ -87,20 +87,46 @@ func (h *hasher) optInt(p *int64) {
 // artifactSeed seeds the second half of a fast hash.
 const artifactSeed = 0x9e3779b97f4a7c15
 
+// sumLen is the length of a row hash.
+const sumLen = 16
+
 // sum returns the first 16 bytes of the SHA-256 of the fields written
 // since reset: ample for change detection.
-func (h *hasher) sum() []byte {
+func (h *hasher) sum() []byte { return h.appendSum(make([]byte, 0, sumLen)) }
+
+// appendSum appends the hash sum returns to b: rendered rows take it
+// without a slice of their own.
+func (h *hasher) appendSum(b []byte) []byte {
 	if h.fast != nil {
-		out := make([]byte, 16)
-		binary.LittleEndian.PutUint64(out, xxhash.Sum64(h.buf))
+		b = binary.LittleEndian.AppendUint64(b, xxhash.Sum64(h.buf))
 		h.fast.ResetWithSeed(artifactSeed)
 		_, _ = h.fast.Write(h.buf)
-		binary.LittleEndian.PutUint64(out[8:], h.fast.Sum64())
-		return out
+		return binary.LittleEndian.AppendUint64(b, h.fast.Sum64())
 	}
 	s := sha256.Sum256(h.buf)
 	if cap(h.buf) > 1<<20 {
 		h.buf = make([]byte, 0, 4<<10) // one huge row does not pin its buffer
 	}
-	return s[:16:16]
+	return append(b, s[:sumLen]...)
+}
+
+// sum16 returns the hash sum returns as an array, for sums that are only
+// added up.
+func (h *hasher) sum16() [sumLen]byte {
+	var out [sumLen]byte
+	h.appendSum(out[:0])
+	return out
+}
+
+// bytes hashes b as str hashes the same text.
+func (h *hasher) bytes(b []byte) {
+	h.u64(uint64(len(b)))
+	h.buf = append(h.buf, b...)
+}
+
+// strCat hashes a+b as str hashes the joined text, without joining it.
+func (h *hasher) strCat(a, b string) {
+	h.u64(uint64(len(a) + len(b)))
+	h.buf = append(h.buf, a...)
+	h.buf = append(h.buf, b...)
 }
