@@ -82,7 +82,7 @@ func Merge(scope catalog.Scope, base, art *catalog.Snapshot) *catalog.Snapshot {
 	}
 	base.Assets = nil // now out's
 	// In final order now, so the columns below come out in order too.
-	slices.SortFunc(out.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
+	sortAssets(out.Assets)
 
 	// Columns: the warehouse columns Discovery reports, described by YAML.
 	baseCols := groupColumns(base.Columns)
@@ -180,7 +180,7 @@ func (r columnRanges) of(cols []catalog.Column, uid string) []catalog.Column {
 }
 
 func groupColumns(cols []catalog.Column) columnRanges {
-	slices.SortStableFunc(cols, func(a, b catalog.Column) int { return strings.Compare(a.AssetUniqueID, b.AssetUniqueID) })
+	sortStable(cols, func(a, b catalog.Column) int { return strings.Compare(a.AssetUniqueID, b.AssetUniqueID) })
 	r := columnRanges{}
 	for i := 0; i < len(cols); {
 		j := i + 1
@@ -201,17 +201,23 @@ func groupColumns(cols []catalog.Column) columnRanges {
 // a few dozen columns, so names are matched by a scan, without a map.
 func appendMergedColumns(dst, warehouse, yaml []catalog.Column) []catalog.Column {
 	start := len(dst)
-	var small [64]bool
-	used := small[:0]
-	if len(yaml) <= len(small) {
-		used = small[:len(yaml)]
+	const small = 64
+	var usedBuf [small]bool
+	var asciiBuf [small]bool
+	used, ascii := usedBuf[:0], asciiBuf[:0]
+	if len(yaml) <= small {
+		used, ascii = usedBuf[:len(yaml)], asciiBuf[:len(yaml)]
 	} else {
-		used = make([]bool, len(yaml))
+		used, ascii = make([]bool, len(yaml)), make([]bool, len(yaml))
+	}
+	for i := range yaml {
+		ascii[i] = isASCII(yaml[i].Name)
 	}
 	for _, w := range warehouse {
+		wASCII := isASCII(w.Name)
 		for i := len(yaml) - 1; i >= 0; i-- {
 			y := &yaml[i]
-			if !sameColumnName(w.Name, y.Name) {
+			if !sameColumnName(w.Name, y.Name, wASCII && ascii[i]) {
 				continue
 			}
 			used[i] = true
@@ -236,25 +242,15 @@ func appendMergedColumns(dst, warehouse, yaml []catalog.Column) []catalog.Column
 			dst = append(dst, yaml[i])
 		}
 	}
-	slices.SortStableFunc(dst[start:], compareColumns)
+	sortStable(dst[start:], compareColumns)
 	return dst
 }
 
-// sameColumnName reports whether two column names are equal in lower case.
-func sameColumnName(a, b string) bool {
-	if len(a) != len(b) {
-		// Lower-casing keeps the length of ASCII text; other text is
-		// compared the long way.
-		if isASCII(a) && isASCII(b) {
-			return false
-		}
-		return strings.ToLower(a) == strings.ToLower(b)
-	}
-	if a == b {
-		return true
-	}
-	if isASCII(a) && isASCII(b) {
-		return strings.EqualFold(a, b)
+// sameColumnName reports whether two column names are equal in lower case;
+// ascii says both are ASCII, whose lower case keeps their length.
+func sameColumnName(a, b string, ascii bool) bool {
+	if ascii {
+		return len(a) == len(b) && strings.EqualFold(a, b)
 	}
 	return strings.ToLower(a) == strings.ToLower(b)
 }
@@ -301,16 +297,27 @@ func mergeSorted[E any](a, b []E, cmp func(x, y E) int) []E {
 	return append(append(out, a...), b...)
 }
 
+// sortAssets orders assets by unique ID unless they are in order already.
+func sortAssets(s []catalog.Asset) {
+	byID := func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) }
+	if !slices.IsSortedFunc(s, byID) {
+		slices.SortFunc(s, byID)
+	}
+}
+
 // finish sorts and deduplicates the snapshot.
 func finish(s *catalog.Snapshot) {
-	slices.SortFunc(s.Assets, func(a, b catalog.Asset) int { return strings.Compare(a.UniqueID, b.UniqueID) })
+	sortAssets(s.Assets)
 	sortStable(s.Columns, compareColumns)
 	s.Columns = slices.CompactFunc(s.Columns, func(a, b catalog.Column) bool {
 		return a.AssetUniqueID == b.AssetUniqueID && a.Name == b.Name
 	})
-	slices.SortFunc(s.Edges, func(a, b catalog.Edge) int {
+	byUpstream := func(a, b catalog.Edge) int {
 		return cmp.Or(strings.Compare(a.Upstream, b.Upstream), strings.Compare(a.Downstream, b.Downstream))
-	})
+	}
+	if !slices.IsSortedFunc(s.Edges, byUpstream) {
+		slices.SortFunc(s.Edges, byUpstream)
+	}
 	s.Edges = slices.Compact(s.Edges)
 	sortStable(s.TestResults, compareTestResults)
 	s.TestResults = slices.CompactFunc(s.TestResults, func(a, b catalog.TestResult) bool {
