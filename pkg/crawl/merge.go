@@ -204,7 +204,7 @@ func appendMergedColumns(dst, warehouse, yaml []catalog.Column) []catalog.Column
 	const small = 64
 	var usedBuf [small]bool
 	var asciiBuf [small]bool
-	used, ascii := usedBuf[:0], asciiBuf[:0]
+	var used, ascii []bool
 	if len(yaml) <= small {
 		used, ascii = usedBuf[:len(yaml)], asciiBuf[:len(yaml)]
 	} else {
@@ -252,6 +252,10 @@ func sameColumnName(a, b string, ascii bool) bool {
 	if ascii {
 		return len(a) == len(b) && strings.EqualFold(a, b)
 	}
+	// Not strings.EqualFold: Unicode case folding matches names that
+	// differ in lower case (the Kelvin sign and "k"), and the YAML and
+	// warehouse names are matched by their lower case.
+	//lint:ignore SA6005 lower-case equality is the rule, not case folding
 	return strings.ToLower(a) == strings.ToLower(b)
 }
 
