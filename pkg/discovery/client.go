@@ -238,7 +238,7 @@ func queryRaw[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[s
 	if err := gojson.Unmarshal(buf.Bytes(), &r); err != nil {
 		return fmt.Errorf("discovery %s: decode response: %w", op, err)
 	}
-	if r.Data != nil && !hasMember(buf.Bytes(), "data") {
+	if r.Data != nil && !hasData(buf.Bytes()) {
 		r.Data = nil // no data member: q was left as it was
 	}
 	if r.Data == nil {
@@ -259,6 +259,30 @@ func queryRaw[Q any](ctx context.Context, c *Client, op string, q *Q, vars map[s
 		return &PartialError{Operation: op, Errors: server}
 	}
 	return &QueryError{Operation: op, StatusCode: http.StatusOK, Errors: server}
+}
+
+// hasData reports whether body, a JSON document the decoder accepted, has
+// a top-level "data" member, matched as the decoder matches field names
+// (ignoring case). GraphQL servers send it first, so the walk stops early.
+func hasData(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if name, _ := t.(string); strings.EqualFold(name, "data") {
+			return true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
 }
 
 // maxKeptBody is the largest response buffer kept for the next response:
