@@ -102,6 +102,12 @@ func cleanJSON(raw json.RawMessage, empty string) (string, bool) {
 	if plainJSON(raw) {
 		return string(raw), false
 	}
+	return cleanJSONChecked(raw, empty)
+}
+
+// cleanJSONChecked is cleanJSON for any document: encoding/json validates
+// it, and strings holding NUL are rewritten.
+func cleanJSONChecked(raw json.RawMessage, empty string) (string, bool) {
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		return empty, false
 	}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -18,31 +17,6 @@ func cleanRef(s string) (string, bool) {
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	return strings.ReplaceAll(s, "\x00", ""), true
-}
-
-// cleanJSONRef is cleanJSON without its fast paths, as first written.
-func cleanJSONRef(raw json.RawMessage, empty string) (string, bool) {
-	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
-		return empty, false
-	}
-	if !json.Valid(raw) {
-		s, _ := cleanRef(string(raw))
-		b, _ := json.Marshal(map[string]string{"invalid_json": s})
-		return string(b), true
-	}
-	if !bytes.Contains(raw, []byte(`\u0000`)) && utf8.Valid(raw) && bytes.IndexByte(raw, 0) < 0 {
-		return string(raw), false
-	}
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
-		return empty, true
-	}
-	v = stripNUL(v)
-	b, err := json.Marshal(v)
-	if err != nil {
-		return empty, true
-	}
-	return string(b), true
 }
 
 var cleanCases = []struct {
@@ -139,7 +113,7 @@ func TestCleanJSON(t *testing.T) {
 			require.Equal(t, tc.plain, plainJSON([]byte(tc.in)))
 			for _, empty := range []string{"{}", "[]"} {
 				got, changed := cleanJSON(json.RawMessage(tc.in), empty)
-				want, wantChanged := cleanJSONRef(json.RawMessage(tc.in), empty)
+				want, wantChanged := cleanJSONChecked(json.RawMessage(tc.in), empty)
 				require.Equal(t, want, got)
 				require.Equal(t, wantChanged, changed)
 			}
@@ -156,7 +130,7 @@ func FuzzCleanJSON(f *testing.F) {
 			require.True(t, json.Valid(raw), "plain JSON is valid")
 		}
 		got, changed := cleanJSON(raw, "{}")
-		want, wantChanged := cleanJSONRef(raw, "{}")
+		want, wantChanged := cleanJSONChecked(raw, "{}")
 		require.Equal(t, want, got)
 		require.Equal(t, wantChanged, changed)
 	})
@@ -196,7 +170,7 @@ func BenchmarkCleanJSON(b *testing.B) {
 		for _, fn := range []struct {
 			name string
 			f    func(json.RawMessage, string) (string, bool)
-		}{{"scanner", cleanJSONRef}, {"fast_path", cleanJSON}} {
+		}{{"scanner", cleanJSONChecked}, {"fast_path", cleanJSON}} {
 			b.Run(in.name+"/"+fn.name, func(b *testing.B) {
 				raw := json.RawMessage(in.s)
 				b.ReportAllocs()
