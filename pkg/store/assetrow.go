@@ -12,7 +12,6 @@ import (
 // column order for all three.
 type fieldSink interface {
 	str(string)
-	strCat(a, b string) // the value a+b, never joined when it need not be
 	strs([]string)
 	boolean(bool)
 	code(catalog.Text)
@@ -26,7 +25,7 @@ func (w *writer) assetFields(a *catalog.Asset, s fieldSink) {
 	s.str(uid)
 	// QualifiedName(scope, uid) is the scope's prefix (ASCII) and uid,
 	// which is clean already.
-	s.strCat(w.qualifiedPrefix, uid)
+	s.str(w.qualifiedPrefix + uid)
 	s.str(string(a.Type))
 	s.str(w.str(a.Name))
 	s.str(w.str(a.PackageName))
@@ -60,11 +59,10 @@ func (w *writer) assetFields(a *catalog.Asset, s fieldSink) {
 // hashSink hashes the values as hashRow would.
 type hashSink struct{ w *writer }
 
-func (s hashSink) str(v string)       { s.w.h.str(v) }
-func (s hashSink) strCat(a, b string) { s.w.h.strCat(a, b) }
-func (s hashSink) strs(v []string)    { s.w.h.strs(v) }
-func (s hashSink) boolean(v bool)     { s.w.h.boolean(v) }
-func (s hashSink) json(v string)      { s.w.h.str(v) }
+func (s hashSink) str(v string)    { s.w.h.str(v) }
+func (s hashSink) strs(v []string) { s.w.h.strs(v) }
+func (s hashSink) boolean(v bool)  { s.w.h.boolean(v) }
+func (s hashSink) json(v string)   { s.w.h.str(v) }
 func (s hashSink) code(t catalog.Text) {
 	// Long code by its digest, never inflated; short code as its
 	// sanitised text (as hashRow hashes what writer.code gives).
@@ -81,10 +79,7 @@ type copySink struct {
 	b []byte
 }
 
-func (s *copySink) str(v string) { s.b = append(appendCopyText(s.b, v), '\t') }
-func (s *copySink) strCat(a, b string) {
-	s.b = append(appendCopyText(appendCopyText(s.b, a), b), '\t')
-}
+func (s *copySink) str(v string)    { s.b = append(appendCopyText(s.b, v), '\t') }
 func (s *copySink) strs(v []string) { s.b = append(appendCopyArray(s.b, v), '\t') }
 func (s *copySink) boolean(v bool) {
 	if v {
@@ -102,9 +97,8 @@ type binSink struct {
 	b []byte
 }
 
-func (s *binSink) str(v string)       { s.b = binText(s.b, v) }
-func (s *binSink) strCat(a, b string) { s.b = binTextCat(s.b, a, b) }
-func (s *binSink) strs(v []string)    { s.b = binTextArray(s.b, v) }
+func (s *binSink) str(v string)    { s.b = binText(s.b, v) }
+func (s *binSink) strs(v []string) { s.b = binTextArray(s.b, v) }
 func (s *binSink) boolean(v bool) {
 	s.b = append(s.b, 0, 0, 0, 1, 0)
 	if v {
@@ -121,7 +115,6 @@ type anySink struct {
 }
 
 func (s *anySink) str(v string)        { s.vals = append(s.vals, v) }
-func (s *anySink) strCat(a, b string)  { s.vals = append(s.vals, a+b) }
 func (s *anySink) strs(v []string)     { s.vals = append(s.vals, v) }
 func (s *anySink) boolean(v bool)      { s.vals = append(s.vals, v) }
 func (s *anySink) code(t catalog.Text) { s.vals = append(s.vals, s.w.codeText(t)) }
@@ -168,10 +161,6 @@ type hashBinSink struct{ binSink }
 func (s *hashBinSink) str(v string) {
 	s.w.h.str(v)
 	s.binSink.str(v)
-}
-func (s *hashBinSink) strCat(a, b string) {
-	s.w.h.strCat(a, b)
-	s.binSink.strCat(a, b)
 }
 func (s *hashBinSink) strs(v []string) {
 	s.w.h.strs(v)

@@ -66,13 +66,6 @@ func binSum(b []byte, h *hasher) []byte {
 	return h.appendSum(b)
 }
 
-// binTextCat appends a+b as one text value, without joining them.
-func binTextCat(b []byte, a, c string) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(a)+len(c)))
-	b = append(b, a...)
-	return append(b, c...)
-}
-
 func binBytes(b []byte, v []byte) []byte {
 	if v == nil {
 		return binNull(b)

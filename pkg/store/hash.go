@@ -124,9 +124,3 @@ func (h *hasher) bytes(b []byte) {
 	h.buf = append(h.buf, b...)
 }
 
-// strCat hashes a+b as str hashes the joined text, without joining it.
-func (h *hasher) strCat(a, b string) {
-	h.u64(uint64(len(a) + len(b)))
-	h.buf = append(h.buf, a...)
-	h.buf = append(h.buf, b...)
-}
