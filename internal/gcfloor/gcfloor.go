@@ -67,7 +67,7 @@ func Start(bytes uint64) *Floor {
 		f.stopped.Store(true)
 		return f
 	}
-	f.base = debug.SetGCPercent(100)
+	f.base = debug.SetGCPercent(100) // the only way to read the target
 	debug.SetGCPercent(f.base)
 	// The first adjustment waits for the first collection: before it
 	// there is no live heap to measure, and a target computed from none
@@ -84,11 +84,11 @@ func (f *Floor) Stop() {
 	debug.SetGCPercent(f.base)
 }
 
-// Percent returns the target at which the collector's next goal is the
+// percent returns the target at which the collector's next goal is the
 // floor of bytes, never below base. The runtime's goal is the live heap
 // plus GOGC percent of the live heap and its other roots (goroutine stacks
 // and globals), so roots counts those.
-func Percent(bytes, live, roots uint64, base int) int {
+func percent(bytes, live, roots uint64, base int) int {
 	if live >= bytes {
 		return base
 	}
@@ -109,7 +109,7 @@ func (f *Floor) adjust() {
 		}
 		v[i] = s.Value.Uint64()
 	}
-	debug.SetGCPercent(Percent(f.bytes, v[0], v[1]+v[2], f.base))
+	debug.SetGCPercent(percent(f.bytes, v[0], v[1]+v[2], f.base))
 	f.adjusted.Add(1)
 }
 

@@ -25,7 +25,7 @@ func TestPercent(t *testing.T) {
 		{"a huge floor is bounded", 1 << 40, 1, 0, maxPercent},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, Percent(tc.floor, tc.live, tc.roots, 100))
+			require.Equal(t, tc.want, percent(tc.floor, tc.live, tc.roots, 100))
 		})
 	}
 }
