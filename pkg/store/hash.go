@@ -123,4 +123,3 @@ func (h *hasher) bytes(b []byte) {
 	h.u64(uint64(len(b)))
 	h.buf = append(h.buf, b...)
 }
-
