@@ -80,13 +80,29 @@ func (r ApplyResult) AssetRowsWritten() int { return r.Inserted + r.Updated + r.
 // never archives or removes anything.
 //
 // When rec is not nil the crawl report is written in the same transaction.
-// Concurrent Apply calls for one environment serialize on an advisory lock.
+// The Apply calls of one Store write one at a time, and Apply calls of
+// different processes for one environment serialize on an advisory lock.
 // On any error nothing is written.
 func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRecord) (ApplyResult, error) {
 	var res ApplyResult
 	if snap == nil {
 		return res, fmt.Errorf("apply: nil snapshot")
 	}
+	// One Apply of a process writes at a time; the others wait here with
+	// their snapshots built. Environments crawled side by side then
+	// append their rows one after another: a first crawl's keys (after
+	// its new env_id) then all fall at the right edge of every index,
+	// where PostgreSQL inserts without descending the tree and splits
+	// pages full. Concurrent writers interleave in the middle of the
+	// indexes instead, which cost the benchmark's PostgreSQL 8-10% more
+	// CPU for the same rows (docs/benchmarks.md), and their transactions
+	// gained nothing: one backend's COPY keeps pace with the fetching.
+	select {
+	case s.writing <- struct{}{}:
+	case <-ctx.Done():
+		return res, fmt.Errorf("apply snapshot of environment %d: %w", snap.Scope.EnvironmentID, ctx.Err())
+	}
+	defer func() { <-s.writing }()
 	w := newWriter(snap, s.opts.ArchiveAfter)
 	// The account and project rows are shared by the project's
 	// environments: upserted inside an environment's transaction, they

@@ -41,6 +41,8 @@ type Store struct {
 	opts   Options
 	log    *zap.Logger
 	inject func(phase string) error // test hook: fail Apply at a phase
+	// writing admits one Apply of this process at a time (see Apply).
+	writing chan struct{}
 }
 
 // Open connects to the database at dsn and checks the connection. It does
@@ -75,7 +77,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Store{pool: pool, dsn: dsn, opts: opts, log: log.Named("store")}, nil
+	return &Store{pool: pool, dsn: dsn, opts: opts, log: log.Named("store"), writing: make(chan struct{}, 1)}, nil
 }
 
 // Close closes all connections.

@@ -311,6 +311,11 @@ func TestApplyFailureLeavesPreviousState(t *testing.T) {
 
 func TestConcurrentApplySerializes(t *testing.T) {
 	s := newStore(t)
+	// A second handle on the same database, as another process would
+	// have: its writers pass this Store's slot and meet the advisory lock.
+	s2, err := Open(t.Context(), s.dsn, Options{})
+	require.NoError(t, err)
+	t.Cleanup(s2.Close)
 	var mu sync.Mutex
 	inside, maxInside := 0, 0
 	s.inject = func(p string) error {
@@ -325,13 +330,14 @@ func TestConcurrentApplySerializes(t *testing.T) {
 		}
 		return nil
 	}
+	s2.inject = s.inject
 	var wg sync.WaitGroup
 	errs := make([]error, 6)
 	for i := range errs {
 		wg.Go(func() {
 			snap := makeSnapshot(testScope, 50, 2)
 			snap.Assets[1].Description = fmt.Sprint("writer ", i)
-			_, errs[i] = s.Apply(t.Context(), snap, &CrawlRecord{})
+			_, errs[i] = []*Store{s, s2}[i%2].Apply(t.Context(), snap, &CrawlRecord{})
 		})
 	}
 	wg.Wait()
@@ -339,6 +345,7 @@ func TestConcurrentApplySerializes(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 1, maxInside, "two writers of one environment were inside Apply at once")
+	require.Empty(t, s.writing, "the write slot is released")
 	var n int
 	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM catalog.crawls`).Scan(&n))
 	require.Equal(t, 6, n)
@@ -468,4 +475,17 @@ func TestTestResultsRoundTrip(t *testing.T) {
 			require.Nil(t, seconds)
 		})
 	}
+}
+
+func TestApplyWaitingForTheWriteSlotHonoursCancel(t *testing.T) {
+	s := newStore(t)
+	s.writing <- struct{}{} // another Apply of this process is writing
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err := s.Apply(ctx, makeSnapshot(testScope, 5, 1), &CrawlRecord{})
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	<-s.writing
+	res, err := s.Apply(t.Context(), makeSnapshot(testScope, 5, 1), &CrawlRecord{})
+	require.NoError(t, err)
+	require.Equal(t, 11, res.Inserted, "the cancelled Apply wrote nothing, so every asset is new")
 }
