@@ -424,7 +424,7 @@ func (c *Crawler) finishReport(ctx context.Context, log *zap.Logger, er EnvRepor
 	}
 	fields := []zap.Field{zap.String("status", er.Status), zap.Int64("requests", er.Requests), zap.Int64("bytes", er.Bytes),
 		zap.Int("inserted", er.Result.Inserted), zap.Int("updated", er.Result.Updated), zap.Int("archived", er.Result.Archived),
-		zap.Duration("duration", time.Since(started))}
+		zap.Duration("duration", time.Since(started)), zap.Any("phase_seconds", er.Durations)}
 	if er.Err != nil {
 		log.Error("environment crawl failed; the previous catalog is unchanged", append(fields, zap.String("error", c.admin.Redact(er.Err.Error())))...)
 	} else {

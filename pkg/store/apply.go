@@ -111,6 +111,9 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 	if err := s.upsertProject(ctx, snap.Scope); err != nil {
 		return ApplyResult{}, fmt.Errorf("apply snapshot of environment %d: %w", snap.Scope.EnvironmentID, translate(err))
 	}
+	// How long each step took, for the debug log.
+	var timings []zap.Field
+	started := time.Now()
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		res = ApplyResult{}
 		w.res = &res
@@ -132,15 +135,18 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 			{"matches", w.matches},
 			{"watermarks", w.watermarks},
 		}
+		timings = timings[:0]
 		for _, st := range steps {
 			if s.inject != nil {
 				if err := s.inject(st.phase); err != nil {
 					return err
 				}
 			}
+			t := time.Now()
 			if err := st.fn(ctx); err != nil {
 				return fmt.Errorf("write %s: %w", st.phase, err)
 			}
+			timings = append(timings, zap.Duration(st.phase, time.Since(t)))
 		}
 		res.Sanitized = w.sanitized
 		if rec != nil {
@@ -161,7 +167,8 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 	s.log.Debug("applied snapshot",
 		zapScope(snap.Scope),
 		zap.Int("inserted", res.Inserted), zap.Int("updated", res.Updated),
-		zap.Int("unchanged", res.Unchanged), zap.Int("archived", res.Archived))
+		zap.Int("unchanged", res.Unchanged), zap.Int("archived", res.Archived),
+		zap.Duration("duration", time.Since(started)), zap.Dict("steps", timings...))
 	return res, nil
 }
 
