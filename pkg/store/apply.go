@@ -615,7 +615,14 @@ func (w *writer) status(ctx context.Context) error {
 		return err
 	}
 	seen := make(map[string]bool, len(w.snap.Assets))
-	var fresh, changed [][]any
+	// New rows are rendered straight from their assets; a first crawl
+	// has one per executed node.
+	type freshRow struct {
+		a           *catalog.Asset
+		uid, status string
+	}
+	var fresh []freshRow
+	var changed [][]any
 	for i := range w.snap.Assets {
 		a := &w.snap.Assets[i]
 		if a.LastRunStatus == "" && a.LastRunAt.IsZero() {
@@ -626,19 +633,34 @@ func (w *writer) status(ctx context.Context) error {
 			continue
 		}
 		seen[uid] = true
-		row := []any{w.envID, uid, w.str(a.LastRunStatus), optTime(a.LastRunAt), optID(a.LastRunID), optID(a.LastJobID), optFloat(a.ExecutionSeconds)}
+		status := w.str(a.LastRunStatus)
 		old, ok := existing[uid]
 		switch {
 		case !ok:
-			fresh = append(fresh, row)
-		case old.status == row[2].(string) && equalTime(old.at, row[3].(*time.Time)) && equalID(old.run, row[4].(*int64)):
+			fresh = append(fresh, freshRow{a, uid, status})
+		case old.status == status && equalTime(old.at, optTime(a.LastRunAt)) && equalID(old.run, optID(a.LastRunID)):
 			// unchanged
 		default:
-			changed = append(changed, row)
+			changed = append(changed, []any{w.envID, uid, status, optTime(a.LastRunAt), optID(a.LastRunID), optID(a.LastJobID), optFloat(a.ExecutionSeconds)})
 		}
 	}
 	if len(fresh) > 0 {
-		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", "asset_status"}, cols, pgx.CopyFromRows(fresh))
+		k := 0
+		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "asset_status"}, cols, func(b []byte) ([]byte, bool, error) {
+			if k == len(fresh) {
+				return b, false, nil
+			}
+			r := &fresh[k]
+			k++
+			b = binTuple(b, len(cols))
+			b = binInt8(b, w.envID)
+			b = binText(b, r.uid)
+			b = binText(b, r.status)
+			b = binOptTime(b, r.a.LastRunAt)
+			b = binOptInt8(b, r.a.LastRunID)
+			b = binOptInt8(b, r.a.LastJobID)
+			return binOptFloat8(b, r.a.ExecutionSeconds), true, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -891,7 +913,7 @@ func (w *writer) edges(ctx context.Context) error {
 		return err
 	}
 	seen := make(map[rowKey]bool, len(w.snap.Edges))
-	var rows [][]any
+	var fresh []rowKey
 	for _, e := range w.snap.Edges {
 		up, down := w.str(e.Upstream), w.str(e.Downstream)
 		key := rowKey{up, down}
@@ -900,11 +922,22 @@ func (w *writer) edges(ctx context.Context) error {
 		}
 		seen[key] = true
 		if _, ok := existing[key]; !ok {
-			rows = append(rows, []any{w.envID, up, down})
+			fresh = append(fresh, key)
 		}
 	}
-	if len(rows) > 0 {
-		n, err := w.copyFrom(ctx, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, pgx.CopyFromRows(rows))
+	if len(fresh) > 0 {
+		k := 0
+		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, func(b []byte) ([]byte, bool, error) {
+			if k == len(fresh) {
+				return b, false, nil
+			}
+			e := &fresh[k]
+			k++
+			b = binTuple(b, 3)
+			b = binInt8(b, w.envID)
+			b = binText(b, e[0])
+			return binText(b, e[1]), true, nil
+		})
 		if err != nil {
 			return err
 		}
@@ -1032,16 +1065,8 @@ func (w *writer) testResults(ctx context.Context) error {
 				b = binInt8(b, *r.Failures)
 			}
 			b = binText(b, w.str(r.Message))
-			if r.ExecutedAt.IsZero() {
-				b = binNull(b)
-			} else {
-				b = binTime(b, r.ExecutedAt)
-			}
-			if r.ExecutionSeconds == 0 {
-				b = binNull(b)
-			} else {
-				b = binFloat8(b, r.ExecutionSeconds)
-			}
+			b = binOptTime(b, r.ExecutedAt)
+			b = binOptFloat8(b, r.ExecutionSeconds)
 			b = binText(b, w.str(r.InvocationID))
 			return b, true, nil
 		})

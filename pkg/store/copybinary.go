@@ -95,6 +95,30 @@ func binTime(b []byte, t time.Time) []byte {
 	return binInt8(b, t.UnixMicro()-pgEpochMicros)
 }
 
+// binOptTime appends t, or NULL for the zero time (as optTime).
+func binOptTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return binNull(b)
+	}
+	return binTime(b, t)
+}
+
+// binOptInt8 appends v, or NULL for 0 (as optID).
+func binOptInt8(b []byte, v int64) []byte {
+	if v == 0 {
+		return binNull(b)
+	}
+	return binInt8(b, v)
+}
+
+// binOptFloat8 appends f, or NULL for 0 (as optFloat).
+func binOptFloat8(b []byte, f float64) []byte {
+	if f == 0 {
+		return binNull(b)
+	}
+	return binFloat8(b, f)
+}
+
 // binJSONB appends a jsonb value: its format version, 1, then its text.
 func binJSONB(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint32(b, uint32(len(s)+1))

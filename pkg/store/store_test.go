@@ -489,3 +489,55 @@ func TestApplyWaitingForTheWriteSlotHonoursCancel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 11, res.Inserted, "the cancelled Apply wrote nothing, so every asset is new")
 }
+
+// TestStatusAndEdgesRoundTrip pins what the binary COPY of new status rows
+// and edges stores: times at microsecond precision in UTC whatever their
+// zone, zero IDs and durations as NULL, and repaired text.
+func TestStatusAndEdgesRoundTrip(t *testing.T) {
+	s := newStore(t)
+	snap := makeSnapshot(testScope, 2, 0)
+	zone := time.FixedZone("UTC+5", 5*3600)
+	snap.Assets[1].LastRunAt = time.Date(2026, 3, 4, 10, 11, 12, 123456789, zone)
+	snap.Assets[1].ExecutionSeconds = 1.25
+	snap.Assets[3].LastRunStatus, snap.Assets[3].LastRunID, snap.Assets[3].LastJobID = "error\x00", 0, 0
+	snap.Edges = append(snap.Edges, catalog.Edge{Upstream: "model.shop.m00000", Downstream: "exposure.shop.tableau_é"})
+	_, err := s.Apply(t.Context(), snap, &CrawlRecord{})
+	require.NoError(t, err)
+
+	type row struct {
+		Status  string
+		At      *time.Time
+		Run     *int64
+		Job     *int64
+		Seconds *float64
+	}
+	read := func(uid string) row {
+		var r row
+		require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT last_run_status, last_run_at, last_run_id, last_job_id, execution_seconds
+			FROM crawler.asset_status WHERE unique_id = $1`, uid).Scan(&r.Status, &r.At, &r.Run, &r.Job, &r.Seconds))
+		return r
+	}
+	first := read("model.shop.m00000")
+	require.Equal(t, "success", first.Status)
+	require.True(t, first.At.Equal(time.Date(2026, 3, 4, 5, 11, 12, 123456000, time.UTC)), "got %v", first.At)
+	require.Equal(t, int64(5), *first.Run)
+	require.Equal(t, int64(7), *first.Job)
+	require.Equal(t, 1.25, *first.Seconds)
+	second := read("model.shop.m00001")
+	require.Equal(t, "error", second.Status, "NUL bytes are removed")
+	require.Nil(t, second.Run)
+	require.Nil(t, second.Job)
+	require.Nil(t, second.Seconds)
+
+	rows, err := s.pool.Query(t.Context(), `SELECT upstream || ' -> ' || downstream FROM crawler.edges ORDER BY 1`)
+	require.NoError(t, err)
+	edges, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"model.shop.m00000 -> exposure.shop.tableau_é",
+		"model.shop.m00000 -> test.shop.not_null_m00000_id",
+		"model.shop.m00001 -> test.shop.not_null_m00001_id",
+		"source.shop.raw.orders -> model.shop.m00000",
+		"source.shop.raw.orders -> model.shop.m00001",
+	}, edges)
+}
