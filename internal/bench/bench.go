@@ -133,6 +133,11 @@ type Options struct {
 	HugeProject *dbtcloudtest.GenConfig
 	// ChangeFraction of models one-percent changes (default 0.01).
 	ChangeFraction float64
+	// CrawlSamples is how many times account is crawled, each time from
+	// an empty catalog on an emulator of its own (0 means 3); its wall
+	// and CPU seconds are the medians, its peak RSS the largest. A
+	// profiled run crawls once.
+	CrawlSamples int
 	// Logger receives the in-process crawler's logs; nil means none.
 	Logger *zap.Logger
 	// Progress receives one line per step; nil means none.
@@ -260,9 +265,25 @@ func (r *runner) stopDatabase() {
 	}
 }
 
+// databaseName is the name of scenario's database.
+func databaseName(scenario string) string {
+	return fmt.Sprintf("crawler_bench_%s_%d", sanitize(scenario), os.Getpid())
+}
+
+// dropDatabase drops scenario's database, best effort: Run drops what is
+// left when it ends.
+func (r *runner) dropDatabase(ctx context.Context, scenario string) {
+	conn, err := pgx.Connect(ctx, r.adminURL)
+	if err != nil {
+		return
+	}
+	defer conn.Close(ctx)
+	conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{databaseName(scenario)}.Sanitize()+" WITH (FORCE)") //nolint:errcheck
+}
+
 // createDatabase creates a fresh database on the server and returns its URL.
 func (r *runner) createDatabase(ctx context.Context, scenario string) (string, error) {
-	name := fmt.Sprintf("crawler_bench_%s_%d", sanitize(scenario), os.Getpid())
+	name := databaseName(scenario)
 	conn, err := pgx.Connect(ctx, r.adminURL)
 	if err != nil {
 		return "", fmt.Errorf("connect to the benchmark PostgreSQL: %w", err)
@@ -306,12 +327,29 @@ func (r *runner) accountGroup(ctx context.Context, selected map[string]bool) ([]
 	prewarm(ds, ds.Runs)
 	emu := startEmulator(ds)
 	defer emu.close()
+	// One crawl of two saturated cores varies by a tenth from run to run,
+	// as its floor does: like the floor's, account's figures are medians.
+	samples := r.opts.CrawlSamples
+	if samples <= 0 {
+		samples = defaultCrawlSamples
+	}
+	if r.opts.ProfileDir != "" {
+		samples = 1
+	}
+	var earlier []usage
+	for i := 1; i < samples; i++ {
+		u, err := r.sampleCrawl(ctx, ds, i, samples)
+		if err != nil {
+			return nil, err
+		}
+		earlier = append(earlier, u)
+	}
 	dsn, err := r.createDatabase(ctx, "account")
 	if err != nil {
 		return nil, err
 	}
 	var out []ScenarioResult
-	acc, err := r.measure(ctx, ScenarioAccount, emu, dsn)
+	acc, err := r.measure(ctx, ScenarioAccount, emu, dsn, earlier...)
 	if err != nil {
 		return out, err
 	}
@@ -368,9 +406,45 @@ func (r *runner) hugeProject(ctx context.Context) (*ScenarioResult, error) {
 	return &res, err
 }
 
+// sampleCrawl crawls ds from an empty catalog on an emulator and a
+// database of its own, which it then drops, and returns what the crawl
+// cost: one of account's samples besides the one measure describes.
+func (r *runner) sampleCrawl(ctx context.Context, ds *dbtcloudtest.Dataset, i, of int) (usage, error) {
+	emu := startEmulator(ds)
+	defer emu.close()
+	scenario := fmt.Sprintf("%s-%d", ScenarioAccount, i)
+	dsn, err := r.createDatabase(ctx, scenario)
+	if err != nil {
+		return usage{}, err
+	}
+	defer r.dropDatabase(context.WithoutCancel(ctx), scenario)
+	ds.RLock()
+	target := crawlTarget{URL: emu.URL(), AccountID: ds.Account.ID, DSN: dsn}
+	ds.RUnlock()
+	r.progress("%s: crawl %d of %d", ScenarioAccount, i, of)
+	u, err := r.crawl(ctx, target, scenario)
+	if err != nil {
+		return u, fmt.Errorf("%s: %w", ScenarioAccount, err)
+	}
+	r.progress("%s: crawl %d of %d took %.1fs", ScenarioAccount, i, of, u.Wall.Seconds())
+	return u, nil
+}
+
+// crawl runs one crawl of t, in this process or as a child.
+func (r *runner) crawl(ctx context.Context, t crawlTarget, name string) (usage, error) {
+	// The emulator's garbage from generating the dataset or serving the
+	// last crawl is collected now, not during this one.
+	runtime.GC()
+	if r.inProcess() {
+		return crawlInProcess(ctx, t, r.opts.Logger, r.opts.ProfileDir, name)
+	}
+	return crawlChild(ctx, r.opts.CrawlerPath, r.childEnviron(), t, r.tmp, r.childLog(name))
+}
+
 // measure crawls the emulator into dsn once and measures the crawl and its
-// floor.
-func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn string) (ScenarioResult, error) {
+// floor. The usage of earlier crawls of the same work, when given, joins
+// this crawl's in medians (see Options.CrawlSamples).
+func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn string, earlier ...usage) (ScenarioResult, error) {
 	res := ScenarioResult{Name: name}
 	ds := emu.ds
 	ds.RLock()
@@ -386,20 +460,24 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 		return res, fmt.Errorf("%s: %w", name, err)
 	}
 	emu.take()
-	runtime.GC()
 	r.progress("%s: crawling (%s)", name, map[bool]string{true: "in process", false: "child process"}[r.inProcess()])
 	target := crawlTarget{URL: emu.URL(), AccountID: ds.Account.ID, DSN: dsn}
-	var u usage
-	if r.inProcess() {
-		u, err = crawlInProcess(ctx, target, r.opts.Logger, r.opts.ProfileDir, name)
-	} else {
-		u, err = crawlChild(ctx, r.opts.CrawlerPath, r.childEnviron(), target, r.tmp, r.childLog(name))
-	}
+	u, err := r.crawl(ctx, target, name)
 	reqs := emu.take()
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", name, err)
 	}
 	res.WallSeconds, res.CPUSeconds, res.PeakRSSBytes, res.InProcess = u.Wall.Seconds(), u.CPU.Seconds(), u.MaxRSS, u.InProcess
+	if len(earlier) > 0 {
+		var walls, cpus []float64
+		for _, e := range append(earlier, u) {
+			res.CrawlSamples = append(res.CrawlSamples, CrawlSample{WallSeconds: e.Wall.Seconds(), CPUSeconds: e.CPU.Seconds(), PeakRSSBytes: e.MaxRSS})
+			walls, cpus = append(walls, e.Wall.Seconds()), append(cpus, e.CPU.Seconds())
+			res.PeakRSSBytes = max(res.PeakRSSBytes, e.MaxRSS)
+		}
+		res.WallSeconds, res.CPUSeconds = median(walls), median(cpus)
+		r.progress("%s: crawls took %s; the median is %.2fs", name, formatSeconds(walls), res.WallSeconds)
+	}
 
 	res.RequestsByEndpoint = map[string]int{}
 	for _, q := range reqs {
@@ -592,6 +670,19 @@ func (r *runner) childLog(name string) io.Writer {
 	}
 	fmt.Fprintf(f, "=== %s %s\n", name, time.Now().UTC().Format(time.RFC3339))
 	return f // closed by crawlChild
+}
+
+// defaultCrawlSamples is how many times account is crawled (see
+// Options.CrawlSamples).
+const defaultCrawlSamples = 3
+
+// formatSeconds lists durations as "7.41s, 7.63s, 7.90s".
+func formatSeconds(v []float64) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprintf("%.2fs", x)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // floorSamples is how many times the floor of a scenario is measured.

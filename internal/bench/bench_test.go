@@ -57,6 +57,13 @@ func TestRunMeasuresEveryScenarioEndToEnd(t *testing.T) {
 		require.Equal(t, acc.RowsWritten, acc.Floor.CopyRows, "the floor copies exactly the rows the crawl wrote")
 		require.Equal(t, acc.BytesDownloaded, acc.Floor.DownloadBytes, "the floor downloads exactly the crawl's bytes")
 		require.Equal(t, 2, acc.Dataset.Environments)
+		require.Len(t, acc.CrawlSamples, defaultCrawlSamples, "account is crawled three times")
+		var walls []float64
+		for _, c := range acc.CrawlSamples {
+			require.Positive(t, c.WallSeconds)
+			walls = append(walls, c.WallSeconds)
+		}
+		require.Equal(t, median(walls), acc.WallSeconds, "account's wall is the median of its crawls")
 	})
 	t.Run("no-change writes no asset row and downloads no artifact", func(t *testing.T) {
 		nc := by[ScenarioNoChange]

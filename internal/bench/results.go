@@ -71,17 +71,30 @@ type Floor struct {
 	CopySamples     []float64 `json:"copy_samples"`
 }
 
+// CrawlSample is one measured crawl.
+type CrawlSample struct {
+	WallSeconds  float64 `json:"wall_seconds"`
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	PeakRSSBytes int64   `json:"peak_rss_bytes"`
+}
+
 // ScenarioResult is one scenario's measurements.
 type ScenarioResult struct {
 	Name    string      `json:"name"`
 	Dataset DatasetSize `json:"dataset"`
 
+	// WallSeconds and CPUSeconds of the crawl; for account, the medians
+	// of CrawlSamples.
 	WallSeconds float64 `json:"wall_seconds"`
 	CPUSeconds  float64 `json:"cpu_seconds"`
 	// PeakRSSBytes of the crawler process (of the whole benchmark process
-	// when InProcess).
+	// when InProcess); for account, the largest of CrawlSamples.
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
 	InProcess    bool  `json:"in_process"`
+	// CrawlSamples are account's crawls, each from an empty catalog on
+	// an emulator of its own; the last is the one the other figures
+	// (requests, rows, floor) describe.
+	CrawlSamples []CrawlSample `json:"crawl_samples,omitempty"`
 
 	Requests           int            `json:"requests"`
 	RequestsByEndpoint map[string]int `json:"requests_by_endpoint"`
