@@ -965,6 +965,11 @@ func (w *writer) edges(ctx context.Context) error {
 	return err
 }
 
+// storedResultsSQL reads the stored results of some runs of an
+// environment; test_results_run_idx serves it, whatever the length of the
+// environment's history.
+const storedResultsSQL = `SELECT test_unique_id, run_id, invocation_id = '' FROM crawler.test_results WHERE env_id = $1 AND run_id = ANY($2)`
+
 func (w *writer) testResults(ctx context.Context) error {
 	if len(w.snap.TestResults) == 0 {
 		return nil
@@ -987,7 +992,7 @@ func (w *writer) testResults(ctx context.Context) error {
 		run  int64
 	}
 	existing := map[key]bool{} // replaceable?
-	rs, err := w.tx.Query(ctx, `SELECT test_unique_id, run_id, invocation_id = '' FROM crawler.test_results WHERE env_id = $1 AND run_id = ANY($2)`, w.envID, ids)
+	rs, err := w.tx.Query(ctx, storedResultsSQL, w.envID, ids)
 	if err != nil {
 		return err
 	}

@@ -541,3 +541,32 @@ func TestStatusAndEdgesRoundTrip(t *testing.T) {
 		"source.shop.raw.orders -> model.shop.m00001",
 	}, edges)
 }
+
+// TestStoredResultsLookupReadsOnlyTheRunsAsked: before appending a run's
+// results a crawl reads the stored results of that run; with the history
+// of many runs stored, the lookup must go through the run index, not read
+// the environment's whole history.
+func TestStoredResultsLookupReadsOnlyTheRunsAsked(t *testing.T) {
+	s := newStore(t)
+	snap := makeSnapshot(testScope, 300, 0)
+	results := snap.TestResults
+	snap.TestResults = nil
+	for run := int64(1); run <= 40; run++ {
+		for _, r := range results {
+			r.RunID = run
+			snap.TestResults = append(snap.TestResults, r)
+		}
+	}
+	_, err := s.Apply(t.Context(), snap, &CrawlRecord{})
+	require.NoError(t, err)
+	_, err = s.pool.Exec(t.Context(), `ANALYZE crawler.test_results`)
+	require.NoError(t, err)
+	var envID int64
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT env_id FROM crawler.environments`).Scan(&envID))
+
+	var plan string
+	require.NoError(t, s.pool.QueryRow(t.Context(), `EXPLAIN (ANALYZE, FORMAT JSON) `+storedResultsSQL, envID, []int64{41, 42}).Scan(&plan))
+	require.Contains(t, plan, "test_results_run_idx", "the lookup of new runs goes through the run index")
+	require.NotContains(t, plan, "Seq Scan")
+	require.Regexp(t, `"Rows Removed by Filter": 0\b`, plan, "no stored result of another run is read")
+}
