@@ -102,14 +102,16 @@ func TestSIGKILLWhileWriting(t *testing.T) {
 	want := dump(t, ref.dsn)
 
 	e := newEnv(t)
+	conn, err := pgx.Connect(ctx, e.dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	var started time.Time
+	require.NoError(t, conn.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&started))
+
 	cmd := binaryCmd(ctx, bin, e.srv.URL, e.ds.Account.ID, e.dsn, e.token, "run")
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-
-	conn, err := pgx.Connect(ctx, e.dsn)
-	require.NoError(t, err)
-	defer conn.Close(context.Background())
 	killed := false
 poll:
 	for {
@@ -131,6 +133,16 @@ poll:
 		}
 	}
 	t.Logf("killed while writing: %v", killed)
+	// The killed process's sessions end when their backends notice the
+	// closed sockets, which under load can take a moment; until then they
+	// hold its environment locks, and a crawl started at once would
+	// (rightly) skip those environments.
+	require.Eventually(t, func() bool {
+		var n int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = 'dbt-crawler' AND datname = current_database() AND backend_start >= $1`, started).Scan(&n)
+		return err == nil && n == 0
+	}, 30*time.Second, 10*time.Millisecond, "the killed crawler's sessions end")
 	// Whatever was committed is whole; the next crawl converges.
 	e.mustCrawl(ctx)
 	requireSameCatalog(t, want, dump(t, e.dsn))
