@@ -94,9 +94,10 @@ func (s *Store) Apply(ctx context.Context, snap *catalog.Snapshot, rec *CrawlRec
 	// its new env_id) then all fall at the right edge of every index,
 	// where PostgreSQL inserts without descending the tree and splits
 	// pages full. Concurrent writers interleave in the middle of the
-	// indexes instead, which cost the benchmark's PostgreSQL 8-10% more
-	// CPU for the same rows (docs/benchmarks.md), and their transactions
-	// gained nothing: one backend's COPY keeps pace with the fetching.
+	// indexes instead, which cost the benchmark's PostgreSQL about a
+	// tenth more CPU for the same rows (docs/benchmarks.md), and their
+	// transactions gained nothing: one backend's COPY keeps pace with the
+	// fetching.
 	select {
 	case s.writing <- struct{}{}:
 	case <-ctx.Done():
