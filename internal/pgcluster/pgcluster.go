@@ -105,8 +105,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		settings := fmt.Sprintf("-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s -c max_connections=200", port, opts.Dir)
 		if !opts.Durable {
 			// Besides durability: a fresh cluster has no WAL segments to
-			// recycle, and zero-filling new ones made the first bulk write
-			// after start pay for ~1 GB of zeros that later writes skip.
+			// recycle, and zero-filling new ones charges the first bulk
+			// write after start for ~1 GB of zeros that later writes skip.
 			settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c wal_init_zero=off"
 		}
 		logFile := filepath.Join(opts.Dir, "server.log")
