@@ -1106,6 +1106,13 @@ func (w *writer) freshness(ctx context.Context) error {
 		return nil
 	}
 	cols := []string{"env_id", "source_unique_id", "snapshotted_at", "run_id", "job_id", "status", "max_loaded_at", "age_seconds", "criteria", "message"}
+	var stored bool
+	if err := w.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM crawler.source_freshness WHERE env_id = $1)`, w.envID).Scan(&stored); err != nil {
+		return err
+	}
+	if !stored {
+		return w.firstFreshness(ctx, cols)
+	}
 	if err := w.tempTable(ctx, "_freshness", "crawler.source_freshness", cols); err != nil {
 		return err
 	}
@@ -1147,6 +1154,73 @@ func (w *writer) freshness(ctx context.Context) error {
 		ORDER BY source_unique_id, date_trunc('milliseconds', snapshotted_at), snapshotted_at DESC
 		ON CONFLICT (env_id, source_unique_id, snapshotted_at) DO NOTHING`)
 	w.res.FreshnessAdded = int(tag.RowsAffected())
+	return err
+}
+
+// firstFreshness writes the freshness checks of an environment that has
+// none stored yet: the same rows as freshness's statements, deduplicated
+// here and COPYed straight in, without a temporary table and three
+// statements.
+func (w *writer) firstFreshness(ctx context.Context, cols []string) error {
+	type check struct {
+		f                        *catalog.Freshness
+		at                       time.Time
+		source, status, criteria string
+		message                  string
+	}
+	type bucket struct {
+		source string
+		ms     time.Time
+	}
+	var checks []check
+	best := map[bucket]int{} // index into checks
+	for i := range w.snap.Freshness {
+		f := &w.snap.Freshness[i]
+		at := f.SnapshottedAt
+		if at.IsZero() {
+			at = f.MaxLoadedAt
+		}
+		if at.IsZero() {
+			continue // a check without any time cannot be placed in history
+		}
+		c := check{f: f, at: at.UTC().Truncate(time.Microsecond), source: w.str(f.SourceUniqueID), status: w.str(f.Status),
+			criteria: w.json(f.Criteria, "{}"), message: w.str(f.Message)}
+		// The two copies of one check (microseconds from sources.json,
+		// milliseconds from the Discovery API) share a millisecond; the
+		// precise one, the later, is kept.
+		b := bucket{c.source, c.at.Truncate(time.Millisecond)}
+		if j, ok := best[b]; ok {
+			if c.at.After(checks[j].at) {
+				checks[j] = c
+			}
+			continue
+		}
+		best[b] = len(checks)
+		checks = append(checks, c)
+	}
+	if len(checks) == 0 {
+		return nil
+	}
+	k := 0
+	n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "source_freshness"}, cols, func(b []byte) ([]byte, bool, error) {
+		if k == len(checks) {
+			return b, false, nil
+		}
+		c := &checks[k]
+		k++
+		b = binTuple(b, len(cols))
+		b = binInt8(b, w.envID)
+		b = binText(b, c.source)
+		b = binTime(b, c.at)
+		b = binInt8(b, c.f.RunID)
+		b = binInt8(b, c.f.JobID)
+		b = binText(b, c.status)
+		b = binOptTime(b, c.f.MaxLoadedAt)
+		b = binOptFloat8(b, c.f.AgeSeconds)
+		b = binJSONB(b, c.criteria)
+		return binText(b, c.message), true, nil
+	})
+	w.res.FreshnessAdded = int(n)
 	return err
 }
 

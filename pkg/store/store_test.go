@@ -570,3 +570,53 @@ func TestStoredResultsLookupReadsOnlyTheRunsAsked(t *testing.T) {
 	require.NotContains(t, plan, "Seq Scan")
 	require.Regexp(t, `"Rows Removed by Filter": 0\b`, plan, "no stored result of another run is read")
 }
+
+// TestFirstFreshnessMatchesTheGeneralPath: an environment's first
+// freshness checks are deduplicated in the process and COPYed straight
+// in; they must be stored exactly as the general path, which a stored
+// check forces, stores them.
+func TestFirstFreshnessMatchesTheGeneralPath(t *testing.T) {
+	at := time.Date(2026, 2, 3, 12, 0, 0, 123456789, time.UTC)
+	checks := []catalog.Freshness{
+		{SourceUniqueID: "source.shop.raw.a", RunID: 9, JobID: 7, Status: "pass", SnapshottedAt: at, MaxLoadedAt: at.Add(-time.Hour), AgeSeconds: 3600, Criteria: json.RawMessage(`{"warn_after":{"count":1,"period":"day"}}`)},
+		// The Discovery API's copy of the same check, in milliseconds.
+		{SourceUniqueID: "source.shop.raw.a", RunID: 9, JobID: 7, Status: "warn", SnapshottedAt: at.Truncate(time.Millisecond), Message: "from discovery"},
+		{SourceUniqueID: "source.shop.raw.a", RunID: 10, JobID: 7, Status: "error", SnapshottedAt: at.Add(time.Hour), Message: "stale\x00"},
+		// No snapshot time: placed at its max_loaded_at; twice.
+		{SourceUniqueID: "source.shop.raw.b", RunID: 10, JobID: 7, Status: "pass", MaxLoadedAt: at.Add(-time.Minute)},
+		{SourceUniqueID: "source.shop.raw.b", RunID: 10, JobID: 7, Status: "pass", MaxLoadedAt: at.Add(-time.Minute)},
+		// No time at all: not stored.
+		{SourceUniqueID: "source.shop.raw.c", RunID: 10, JobID: 7, Status: "pass"},
+	}
+	read := func(s *Store) []string {
+		rows, err := s.pool.Query(t.Context(), `SELECT concat_ws(' | ', source_unique_id, snapshotted_at, run_id, job_id, status,
+				max_loaded_at, age_seconds, criteria::text, message)
+			FROM crawler.source_freshness WHERE source_unique_id <> 'source.shop.raw.other' ORDER BY 1`)
+		require.NoError(t, err)
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return out
+	}
+
+	first := newStore(t)
+	snap := makeSnapshot(testScope, 2, 0)
+	snap.Freshness = checks
+	res, err := first.Apply(t.Context(), snap, &CrawlRecord{})
+	require.NoError(t, err)
+	firstRows := read(first)
+
+	general := newStore(t)
+	earlier := makeSnapshot(testScope, 2, 0)
+	earlier.Freshness = []catalog.Freshness{{SourceUniqueID: "source.shop.raw.other", Status: "pass", SnapshottedAt: at.Add(-24 * time.Hour)}}
+	_, err = general.Apply(t.Context(), earlier, &CrawlRecord{})
+	require.NoError(t, err)
+	snap = makeSnapshot(testScope, 2, 0)
+	snap.Freshness = checks
+	again, err := general.Apply(t.Context(), snap, &CrawlRecord{})
+	require.NoError(t, err)
+
+	require.Equal(t, read(general), firstRows)
+	require.Equal(t, again.FreshnessAdded, res.FreshnessAdded)
+	require.Equal(t, 3, res.FreshnessAdded, "a's precise check and its later one, and b's check once")
+	require.Contains(t, firstRows[0], "| pass |", "the precise copy of a's first check is kept")
+}
