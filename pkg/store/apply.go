@@ -415,14 +415,8 @@ func (w *writer) assets(ctx context.Context) error {
 	// one else can have inserted them. Rendered again from the snapshot
 	// rather than kept, so the whole batch is never held at once.
 	if len(fresh) > 0 {
-		k := 0
-		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "assets"}, assetCols, func(b []byte) ([]byte, bool, error) {
-			if k == len(fresh) {
-				return b, false, nil
-			}
-			b = w.appendNewAssetTuple(b, &w.snap.Assets[fresh[k]])
-			k++
-			return b, true, nil
+		n, err := copyEach(ctx, w, pgx.Identifier{"crawler", "assets"}, assetCols, fresh, func(b []byte, i *int) []byte {
+			return w.appendNewAssetTuple(b, &w.snap.Assets[*i])
 		})
 		if err != nil {
 			return err
@@ -646,13 +640,7 @@ func (w *writer) status(ctx context.Context) error {
 		}
 	}
 	if len(fresh) > 0 {
-		k := 0
-		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "asset_status"}, cols, func(b []byte) ([]byte, bool, error) {
-			if k == len(fresh) {
-				return b, false, nil
-			}
-			r := &fresh[k]
-			k++
+		n, err := copyEach(ctx, w, pgx.Identifier{"crawler", "asset_status"}, cols, fresh, func(b []byte, r *freshRow) []byte {
 			b = binTuple(b, len(cols))
 			b = binInt8(b, w.envID)
 			b = binText(b, r.uid)
@@ -660,7 +648,7 @@ func (w *writer) status(ctx context.Context) error {
 			b = binOptTime(b, r.a.LastRunAt)
 			b = binOptInt8(b, r.a.LastRunID)
 			b = binOptInt8(b, r.a.LastJobID)
-			return binOptFloat8(b, r.a.ExecutionSeconds), true, nil
+			return binOptFloat8(b, r.a.ExecutionSeconds)
 		})
 		if err != nil {
 			return err
@@ -751,12 +739,8 @@ func (w *writer) columns(ctx context.Context) error {
 		// Rendered straight from the snapshot, rebuilt (already counted)
 		// rather than kept: an account's first crawl has ~500k columns.
 		w.quiet = true
-		k := 0
-		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "columns"}, columnCols, func(b []byte) ([]byte, bool, error) {
-			if k == len(fresh) {
-				return b, false, nil
-			}
-			r := w.columnRow(&w.snap.Columns[fresh[k]])
+		n, err := copyEach(ctx, w, pgx.Identifier{"crawler", "columns"}, columnCols, fresh, func(b []byte, i *int) []byte {
+			r := w.columnRow(&w.snap.Columns[*i])
 			b = binTuple(b, len(columnCols))
 			b = binInt8(b, w.envID)
 			b = binText(b, r.uid)
@@ -768,9 +752,7 @@ func (w *writer) columns(ctx context.Context) error {
 			b = binJSONB(b, r.meta)
 			b = binText(b, r.comment)
 			w.hashColumnFields(&r)
-			b = binSum(b, w.h)
-			k++
-			return b, true, nil
+			return binSum(b, w.h)
 		})
 		w.quiet = false
 		if err != nil {
@@ -927,17 +909,11 @@ func (w *writer) edges(ctx context.Context) error {
 		}
 	}
 	if len(fresh) > 0 {
-		k := 0
-		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, func(b []byte) ([]byte, bool, error) {
-			if k == len(fresh) {
-				return b, false, nil
-			}
-			e := &fresh[k]
-			k++
+		n, err := copyEach(ctx, w, pgx.Identifier{"crawler", "edges"}, []string{"env_id", "upstream", "downstream"}, fresh, func(b []byte, e *rowKey) []byte {
 			b = binTuple(b, 3)
 			b = binInt8(b, w.envID)
 			b = binText(b, e[0])
-			return binText(b, e[1]), true, nil
+			return binText(b, e[1])
 		})
 		if err != nil {
 			return err
@@ -1051,13 +1027,8 @@ func (w *writer) testResults(ctx context.Context) error {
 	if len(fresh) > 0 {
 		// Rendered straight from the snapshot: an account's first crawl
 		// appends hundreds of thousands of results.
-		k := 0
-		n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "test_results"}, cols, func(b []byte) ([]byte, bool, error) {
-			if k == len(fresh) {
-				return b, false, nil
-			}
-			r := &results[fresh[k]]
-			k++
+		n, err := copyEach(ctx, w, pgx.Identifier{"crawler", "test_results"}, cols, fresh, func(b []byte, i *int) []byte {
+			r := &results[*i]
 			uid, _ := clean(r.TestUniqueID) // counted above
 			b = binTuple(b, len(cols))
 			b = binInt8(b, w.envID)
@@ -1073,8 +1044,7 @@ func (w *writer) testResults(ctx context.Context) error {
 			b = binText(b, w.str(r.Message))
 			b = binOptTime(b, r.ExecutedAt)
 			b = binOptFloat8(b, r.ExecutionSeconds)
-			b = binText(b, w.str(r.InvocationID))
-			return b, true, nil
+			return binText(b, w.str(r.InvocationID))
 		})
 		if err != nil {
 			return err
@@ -1201,13 +1171,7 @@ func (w *writer) firstFreshness(ctx context.Context, cols []string) error {
 	if len(checks) == 0 {
 		return nil
 	}
-	k := 0
-	n, err := w.copyRowsBinary(ctx, pgx.Identifier{"crawler", "source_freshness"}, cols, func(b []byte) ([]byte, bool, error) {
-		if k == len(checks) {
-			return b, false, nil
-		}
-		c := &checks[k]
-		k++
+	n, err := copyEach(ctx, w, pgx.Identifier{"crawler", "source_freshness"}, cols, checks, func(b []byte, c *check) []byte {
 		b = binTuple(b, len(cols))
 		b = binInt8(b, w.envID)
 		b = binText(b, c.source)
@@ -1218,7 +1182,7 @@ func (w *writer) firstFreshness(ctx context.Context, cols []string) error {
 		b = binOptTime(b, c.f.MaxLoadedAt)
 		b = binOptFloat8(b, c.f.AgeSeconds)
 		b = binJSONB(b, c.criteria)
-		return binText(b, c.message), true, nil
+		return binText(b, c.message)
 	})
 	w.res.FreshnessAdded = int(n)
 	return err

@@ -48,6 +48,20 @@ func (w *writer) copyRowsBinary(ctx context.Context, table pgx.Identifier, cols 
 	})
 }
 
+// copyEach COPYs items in binary format, one tuple each, which tuple
+// appends to b (starting with binTuple).
+func copyEach[T any](ctx context.Context, w *writer, table pgx.Identifier, cols []string, items []T, tuple func(b []byte, item *T) []byte) (int64, error) {
+	k := 0
+	return w.copyRowsBinary(ctx, table, cols, func(b []byte) ([]byte, bool, error) {
+		if k == len(items) {
+			return b, false, nil
+		}
+		b = tuple(b, &items[k])
+		k++
+		return b, true, nil
+	})
+}
+
 // binTuple starts a tuple of n values.
 func binTuple(b []byte, n int) []byte { return binary.BigEndian.AppendUint16(b, uint16(n)) }
 
