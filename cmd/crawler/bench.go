@@ -30,7 +30,7 @@ func cmdBench(ctx context.Context, args []string, getenv config.Env, stdout, std
 	binary := fs.String("crawler", "", "crawler binary to measure as a child process (default: this executable)")
 	strict := fs.Bool("strict", false, "exit non-zero when a target is missed")
 	crawlerLog := fs.String("crawler-log", "", "append the measured crawler's output (its stderr and stdout, e.g. GODEBUG=gctrace=1 lines) to this file")
-	samples := fs.Int("crawl-samples", 0, "crawl account this many times, each from an empty catalog, and report the medians (0: 3)")
+	samples := fs.Int("crawl-samples", 0, "crawl account this many times, each from an empty catalog, and report the medians (0: 5, or 3 with -quick)")
 	memLimit := fs.String("crawler-memory-limit", "460MiB", "GOMEMLIMIT of the measured crawler, as a deployment sets it from its container limit (here a 512 MiB container, less 10%); \"off\" for the Go runtime's default")
 	if err := parseFlags(fs, args, stderr); err != nil {
 		return helpOK(err)

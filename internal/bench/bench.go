@@ -134,7 +134,8 @@ type Options struct {
 	// ChangeFraction of models one-percent changes (default 0.01).
 	ChangeFraction float64
 	// CrawlSamples is how many times account is crawled, each time from
-	// an empty catalog on an emulator of its own (0 means 3); its wall
+	// an empty catalog on an emulator of its own (0 means five, three when
+	// Quick); its wall
 	// and CPU seconds are the medians, its peak RSS the largest. A
 	// profiled run crawls once.
 	CrawlSamples int
@@ -331,7 +332,7 @@ func (r *runner) accountGroup(ctx context.Context, selected map[string]bool) ([]
 	// as its floor does: like the floor's, account's figures are medians.
 	samples := r.opts.CrawlSamples
 	if samples <= 0 {
-		samples = defaultCrawlSamples
+		samples = r.samples()
 	}
 	if r.opts.ProfileDir != "" {
 		samples = 1
@@ -507,12 +508,13 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 	}
 
 	r.progress("%s: crawled in %.1fs; measuring the floor", name, res.WallSeconds)
-	// The floor is measured floorSamples times and its median kept: on
-	// this kind of machine one measurement of the same work varies by a
-	// quarter from one run to the next.
+	// The floor is measured as many times as account is crawled
+	// (samples) and its median kept: on this kind of machine one
+	// measurement of the same work varies by a quarter from one run to
+	// the next.
 	var dls, cps []float64
 	var n, rows int64
-	for range floorSamples {
+	for range r.samples() {
 		// The crawl started on an idle server; so does its floor. Writing
 		// 1.4M rows wakes autovacuum, which otherwise competes with the
 		// floor's COPY (and with the emulator) for the same two cores.
@@ -672,9 +674,17 @@ func (r *runner) childLog(name string) io.Writer {
 	return f // closed by crawlChild
 }
 
-// defaultCrawlSamples is how many times account is crawled (see
-// Options.CrawlSamples).
-const defaultCrawlSamples = 3
+// samples is how many times account is crawled (unless
+// Options.CrawlSamples says otherwise) and each floor measured: five at
+// the full sizes, where one measurement of either varies by a tenth and
+// more and a median of three still moved crawl/floor by ±0.1 between
+// runs; three at the quick sizes, which only check the workings.
+func (r *runner) samples() int {
+	if r.opts.Quick {
+		return 3
+	}
+	return 5
+}
 
 // formatSeconds lists durations as "7.41s, 7.63s, 7.90s".
 func formatSeconds(v []float64) string {
@@ -684,9 +694,6 @@ func formatSeconds(v []float64) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// floorSamples is how many times the floor of a scenario is measured.
-const floorSamples = 3
 
 // median returns the middle value of v (the mean of the two middle ones
 // for an even count); v is not modified.
