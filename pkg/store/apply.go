@@ -943,9 +943,8 @@ func (w *writer) edges(ctx context.Context) error {
 }
 
 // storedResultsSQL reads the stored results of some runs of an
-// environment. test_results_time_run_brin serves it: results are appended
-// run after run, so it reads the page ranges that can hold those runs
-// (and the unsummarized last one), whatever the length of the history.
+// environment; test_results_run_idx serves it, whatever the length of the
+// environment's history.
 const storedResultsSQL = `SELECT test_unique_id, run_id, invocation_id = '' FROM crawler.test_results WHERE env_id = $1 AND run_id = ANY($2)`
 
 func (w *writer) testResults(ctx context.Context) error {
