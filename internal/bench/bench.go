@@ -135,9 +135,8 @@ type Options struct {
 	ChangeFraction float64
 	// CrawlSamples is how many times account is crawled, each time from
 	// an empty catalog on an emulator of its own (0 means five, three when
-	// Quick); its wall
-	// and CPU seconds are the medians, its peak RSS the largest. A
-	// profiled run crawls once.
+	// Quick); its wall and CPU seconds are the medians, its peak RSS the
+	// largest. A profiled run crawls once.
 	CrawlSamples int
 	// Logger receives the in-process crawler's logs; nil means none.
 	Logger *zap.Logger
@@ -508,10 +507,9 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 	}
 
 	r.progress("%s: crawled in %.1fs; measuring the floor", name, res.WallSeconds)
-	// The floor is measured as many times as account is crawled
-	// (samples) and its median kept: on this kind of machine one
-	// measurement of the same work varies by a quarter from one run to
-	// the next.
+	// The floor is measured r.samples() times and its median kept: on
+	// this kind of machine one measurement of the same work varies by a
+	// quarter from one run to the next.
 	var dls, cps []float64
 	var n, rows int64
 	for range r.samples() {
