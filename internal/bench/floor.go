@@ -117,6 +117,7 @@ var crawlerTables = []tableSpec{
 	{"columns", "updated_at >= $1"},
 	{"edges", "created_at >= $1"},
 	{"test_results", "recorded_at >= $1"},
+	{"test_result_runs", "recorded_at >= $1"},
 	{"source_freshness", "recorded_at >= $1"},
 	{"relations", "updated_at >= $1"},
 	{"matches", "updated_at >= $1"},

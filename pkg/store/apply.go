@@ -5,12 +5,14 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.uber.org/zap"
 
 	"github.com/dbt-crawler/dbt-crawler/pkg/catalog"
@@ -942,68 +944,112 @@ func (w *writer) edges(ctx context.Context) error {
 	return err
 }
 
-// storedResultsSQL reads the stored results of some runs of an
-// environment; test_results_run_idx serves it, whatever the length of the
-// environment's history.
-const storedResultsSQL = `SELECT test_unique_id, run_id, invocation_id = '' FROM crawler.test_results WHERE env_id = $1 AND run_id = ANY($2)`
+// knownRunsSQL reads which of some runs of an environment have test
+// results stored (migration 00007).
+const knownRunsSQL = `SELECT run_id FROM crawler.test_result_runs WHERE env_id = $1 AND run_id = ANY($2)`
+
+// storedResultsSQL reads which of the given (test, run) pairs an
+// environment has stored, probing the primary key once per pair: the
+// subquery behind OFFSET 0 is planned on its own, so it stays a unique key
+// lookup whatever the sizes, and its cost follows the pairs asked, never
+// the length of the stored history.
+const storedResultsSQL = `SELECT k.test, k.run, x.replaceable
+	FROM unnest($2::text[], $3::bigint[]) AS k(test, run),
+	LATERAL (SELECT t.invocation_id = '' AS replaceable FROM crawler.test_results t
+		WHERE t.env_id = $1 AND t.test_unique_id = k.test AND t.run_id = k.run OFFSET 0) AS x`
+
+// recordRunsSQL records runs as having test results stored.
+const recordRunsSQL = `INSERT INTO crawler.test_result_runs (env_id, run_id)
+	SELECT $1, r FROM unnest($2::bigint[]) AS r ON CONFLICT DO NOTHING`
+
+// uniqueViolation is PostgreSQL's SQLSTATE unique_violation.
+const uniqueViolation = "23505"
+
+// resultKey identifies a test result of an environment.
+type resultKey struct {
+	test string
+	run  int64
+}
 
 func (w *writer) testResults(ctx context.Context) error {
 	if len(w.snap.TestResults) == 0 {
 		return nil
 	}
-	cols := []string{"env_id", "test_unique_id", "run_id", "job_id", "status", "failures", "message", "executed_at", "execution_seconds", "invocation_id"}
-	// The stored results of the runs this snapshot has results for: new
-	// (test, run) pairs are appended with COPY, pairs known only from the
-	// Discovery API (no invocation) are replaced by the richer artifact
-	// entry, and the rest are history already recorded.
-	runIDs := map[int64]bool{}
+	runSet := map[int64]bool{}
 	for _, r := range w.snap.TestResults {
-		runIDs[r.RunID] = true
+		runSet[r.RunID] = true
 	}
-	ids := make([]int64, 0, len(runIDs))
-	for id := range runIDs {
-		ids = append(ids, id)
+	runs := make([]int64, 0, len(runSet))
+	for id := range runSet {
+		runs = append(runs, id)
 	}
-	type key struct {
-		test string
-		run  int64
-	}
-	existing := map[key]bool{} // replaceable?
-	rs, err := w.tx.Query(ctx, storedResultsSQL, w.envID, ids)
+	slices.Sort(runs)
+	rs, err := w.tx.Query(ctx, knownRunsSQL, w.envID, runs)
 	if err != nil {
 		return err
 	}
-	for rs.Next() {
-		var uid string
-		var run int64
-		var replaceable bool
-		if err := rs.Scan(&uid, &run, &replaceable); err != nil {
-			rs.Close()
+	knownRuns, err := pgx.CollectRows(rs, pgx.RowTo[int64])
+	if err != nil {
+		return err
+	}
+	known := make(map[int64]bool, len(knownRuns))
+	for _, id := range knownRuns {
+		known[id] = true
+	}
+	// The table of runs is a shortcut, the primary key the rule: when a
+	// result it did not announce is stored, the append fails on the key,
+	// is undone to here and done again with every pair probed.
+	if _, err := w.tx.Exec(ctx, `SAVEPOINT append_results`); err != nil {
+		return err
+	}
+	added, err := w.appendResults(ctx, known, runs)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == "test_results_pkey" {
+		if _, err := w.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT append_results`); err != nil {
 			return err
 		}
-		existing[key{uid, run}] = replaceable
+		quiet := w.quiet
+		w.quiet = true // the repairs were counted by the first attempt
+		added, err = w.appendResults(ctx, runSet, runs)
+		w.quiet = quiet
 	}
-	rs.Close()
-	if err := rs.Err(); err != nil {
+	if err != nil {
 		return err
+	}
+	if _, err := w.tx.Exec(ctx, `RELEASE SAVEPOINT append_results`); err != nil {
+		return err
+	}
+	w.res.TestResultsAdded += added
+	return nil
+}
+
+// appendResults appends the snapshot's test results that are not stored,
+// replaces those known only from the Discovery API (no invocation) by the
+// richer artifact entry, and records the runs. Only the pairs of the runs
+// in probe are looked up: the others are taken as new.
+func (w *writer) appendResults(ctx context.Context, probe map[int64]bool, runs []int64) (int, error) {
+	cols := []string{"env_id", "test_unique_id", "run_id", "job_id", "status", "failures", "message", "executed_at", "execution_seconds", "invocation_id"}
+	results := w.snap.TestResults
+	existing, err := w.storedResults(ctx, probe)
+	if err != nil {
+		return 0, err
 	}
 	// A snapshot's results usually come sorted by (test, run), and then a
 	// repeat is the previous entry; otherwise a set finds it.
-	results := w.snap.TestResults
 	sorted := slices.IsSortedFunc(results, func(a, b catalog.TestResult) int {
 		return cmp.Or(strings.Compare(a.TestUniqueID, b.TestUniqueID), cmp.Compare(a.RunID, b.RunID))
 	})
-	var seen map[key]bool
+	var seen map[resultKey]bool
 	if !sorted {
-		seen = make(map[key]bool, len(results))
+		seen = make(map[resultKey]bool, len(results))
 	}
 	var fresh []int
 	var replace [][]any
-	var prev key
+	var prev resultKey
 	for i := range results {
 		r := &results[i]
 		uid := w.str(r.TestUniqueID)
-		k := key{uid, r.RunID}
+		k := resultKey{uid, r.RunID}
 		if sorted {
 			if i > 0 && k == prev {
 				continue
@@ -1024,6 +1070,7 @@ func (w *writer) testResults(ctx context.Context) error {
 				r.Failures, w.str(r.Message), optTime(r.ExecutedAt), optFloat(r.ExecutionSeconds), w.str(r.InvocationID)})
 		}
 	}
+	added := 0
 	if len(fresh) > 0 {
 		// Rendered straight from the snapshot: an account's first crawl
 		// appends hundreds of thousands of results.
@@ -1047,18 +1094,21 @@ func (w *writer) testResults(ctx context.Context) error {
 			return binText(b, w.str(r.InvocationID))
 		})
 		if err != nil {
-			return err
+			return 0, err
 		}
-		w.res.TestResultsAdded += int(n)
+		added += int(n)
+		if _, err := w.tx.Exec(ctx, recordRunsSQL, w.envID, runs); err != nil {
+			return 0, err
+		}
 	}
 	if len(replace) == 0 {
-		return nil
+		return added, nil
 	}
 	if err := w.tempTable(ctx, "_test_results", "crawler.test_results", cols); err != nil {
-		return err
+		return 0, err
 	}
 	if err := w.copy(ctx, "_test_results", cols, replace); err != nil {
-		return err
+		return 0, err
 	}
 	tag, err := w.tx.Exec(ctx, `
 		UPDATE crawler.test_results t SET
@@ -1067,8 +1117,43 @@ func (w *writer) testResults(ctx context.Context) error {
 		FROM _test_results n
 		WHERE t.env_id = n.env_id AND t.test_unique_id = n.test_unique_id AND t.run_id = n.run_id
 		  AND t.invocation_id = ''`)
-	w.res.TestResultsAdded += int(tag.RowsAffected())
-	return err
+	return added + int(tag.RowsAffected()), err
+}
+
+// storedResults returns which of the snapshot's (test, run) pairs of the
+// given runs the environment has stored, and whether each is replaceable
+// (known only from the Discovery API, without an invocation).
+func (w *writer) storedResults(ctx context.Context, runs map[int64]bool) (map[resultKey]bool, error) {
+	existing := map[resultKey]bool{}
+	if len(runs) == 0 {
+		return existing, nil
+	}
+	var tests []string
+	var ids []int64
+	for _, r := range w.snap.TestResults {
+		if runs[r.RunID] {
+			uid, _ := clean(r.TestUniqueID) // repairs are counted where results are written
+			tests = append(tests, uid)
+			ids = append(ids, r.RunID)
+		}
+	}
+	if len(tests) == 0 {
+		return existing, nil
+	}
+	rs, err := w.tx.Query(ctx, storedResultsSQL, w.envID, tests, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var k resultKey
+		var replaceable bool
+		if err := rs.Scan(&k.test, &k.run, &replaceable); err != nil {
+			return nil, err
+		}
+		existing[k] = replaceable
+	}
+	return existing, rs.Err()
 }
 
 func (w *writer) freshness(ctx context.Context) error {

@@ -81,6 +81,37 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	require.Empty(t, res, "a second migrate applies nothing")
 }
 
+// TestRunTableMigrationRecordsStoredRuns: migration 00007 records the runs
+// of the results stored before it, and swaps the btree on run_id for a
+// BRIN index.
+func TestRunTableMigrationRecordsStoredRuns(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	_, err := s.Apply(ctx, makeSnapshot(testScope, 2, 0), nil)
+	require.NoError(t, err)
+	p, db, err := s.provider()
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = p.DownTo(ctx, 6)
+	require.NoError(t, err)
+	_, err = s.pool.Exec(ctx, `INSERT INTO crawler.test_results (env_id, test_unique_id, run_id, status)
+		SELECT env_id, 'test.shop.older', 3, 'pass' FROM crawler.environments`)
+	require.NoError(t, err)
+	_, err = p.UpTo(ctx, 7)
+	require.NoError(t, err)
+
+	rs, err := s.pool.Query(ctx, `SELECT run_id FROM crawler.test_result_runs ORDER BY run_id`)
+	require.NoError(t, err)
+	runs, err := pgx.CollectRows(rs, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Equal(t, []int64{3, 5}, runs)
+	rs, err = s.pool.Query(ctx, `SELECT indexname FROM pg_indexes WHERE schemaname = 'crawler' AND tablename = 'test_results' ORDER BY 1`)
+	require.NoError(t, err)
+	indexes, err := pgx.CollectRows(rs, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"test_results_executed_brin", "test_results_pkey", "test_results_run_brin"}, indexes)
+}
+
 func TestConcurrentMigrate(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	var wg sync.WaitGroup
@@ -403,7 +434,7 @@ func TestDeletingAnEnvironmentDeletesItsRows(t *testing.T) {
 		_, err := s.Apply(ctx, snap, nil)
 		require.NoError(t, err)
 	}
-	tables := []string{"jobs", "runs", "assets", "asset_status", "columns", "edges", "test_results", "relations", "matches", "watermarks"}
+	tables := []string{"jobs", "runs", "assets", "asset_status", "columns", "edges", "test_results", "test_result_runs", "relations", "matches", "watermarks"}
 	count := func(table string) (prod, other int) {
 		err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE e.environment_id = 100), count(*) FILTER (WHERE e.environment_id <> 100)
 			FROM crawler.`+table+` t JOIN crawler.environments e USING (env_id)`).Scan(&prod, &other)
@@ -542,12 +573,13 @@ func TestStatusAndEdgesRoundTrip(t *testing.T) {
 	}, edges)
 }
 
-// TestStoredResultsLookupReadsOnlyTheRunsAsked: before appending a run's
-// results a crawl reads the stored results of that run; with the history
-// of many runs stored, the lookup must go through the run index, not read
-// the environment's whole history.
-func TestStoredResultsLookupReadsOnlyTheRunsAsked(t *testing.T) {
+// TestStoredResultsLookupProbesOnlyThePairsAsked: results of a run the
+// environment has stored are looked up pair by pair; with the history of
+// many runs stored, each lookup must be one probe of the primary key, not
+// a read of the environment's history.
+func TestStoredResultsLookupProbesOnlyThePairsAsked(t *testing.T) {
 	s := newStore(t)
+	ctx := t.Context()
 	snap := makeSnapshot(testScope, 300, 0)
 	results := snap.TestResults
 	snap.TestResults = nil
@@ -557,18 +589,119 @@ func TestStoredResultsLookupReadsOnlyTheRunsAsked(t *testing.T) {
 			snap.TestResults = append(snap.TestResults, r)
 		}
 	}
-	_, err := s.Apply(t.Context(), snap, &CrawlRecord{})
+	_, err := s.Apply(ctx, snap, &CrawlRecord{})
 	require.NoError(t, err)
-	_, err = s.pool.Exec(t.Context(), `ANALYZE crawler.test_results`)
+	_, err = s.pool.Exec(ctx, `ANALYZE crawler.test_results`)
 	require.NoError(t, err)
 	var envID int64
-	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT env_id FROM crawler.environments`).Scan(&envID))
+	require.NoError(t, s.pool.QueryRow(ctx, `SELECT env_id FROM crawler.environments`).Scan(&envID))
 
+	tx, err := s.pool.Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(ctx) //nolint:errcheck
+	// As the writer runs it.
+	_, err = tx.Exec(ctx, `SET LOCAL enable_nestloop = off`)
+	require.NoError(t, err)
+	tests := []string{results[0].TestUniqueID, results[1].TestUniqueID, results[2].TestUniqueID}
+	runs := []int64{40, 41, 7}
 	var plan string
-	require.NoError(t, s.pool.QueryRow(t.Context(), `EXPLAIN (ANALYZE, FORMAT JSON) `+storedResultsSQL, envID, []int64{41, 42}).Scan(&plan))
-	require.Contains(t, plan, "test_results_run_idx", "the lookup of new runs goes through the run index")
-	require.NotContains(t, plan, "Seq Scan")
-	require.Regexp(t, `"Rows Removed by Filter": 0\b`, plan, "no stored result of another run is read")
+	require.NoError(t, tx.QueryRow(ctx, `EXPLAIN (ANALYZE, FORMAT JSON) `+storedResultsSQL, envID, tests, runs).Scan(&plan))
+	require.Contains(t, plan, "test_results_pkey", "each pair is a probe of the primary key")
+	require.NotRegexp(t, `"Node Type": "(Seq Scan|Bitmap Heap Scan)"`, plan)
+	require.Regexp(t, `"Actual Loops": 3\b`, plan, "one probe per pair")
+
+	rs, err := tx.Query(ctx, storedResultsSQL, envID, tests, runs)
+	require.NoError(t, err)
+	var found []string
+	for rs.Next() {
+		var test string
+		var run int64
+		var replaceable bool
+		require.NoError(t, rs.Scan(&test, &run, &replaceable))
+		found = append(found, fmt.Sprint(test, "@", run, " ", replaceable))
+	}
+	require.NoError(t, rs.Err())
+	require.ElementsMatch(t, []string{tests[0] + "@40 true", tests[2] + "@7 true"}, found)
+}
+
+// TestResultsRunsAreRecorded: the runs whose results an environment has
+// stored are recorded, so that a crawl appends the results of new runs
+// without looking them up; a result known only from the Discovery API is
+// still replaced by the artifact's entry for the same run.
+func TestResultsRunsAreRecorded(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	runs := func() []int64 {
+		rs, err := s.pool.Query(ctx, `SELECT run_id FROM crawler.test_result_runs ORDER BY run_id`)
+		require.NoError(t, err)
+		ids, err := pgx.CollectRows(rs, pgx.RowTo[int64])
+		require.NoError(t, err)
+		return ids
+	}
+	snap := makeSnapshot(testScope, 2, 0)
+	snap.TestResults = []catalog.TestResult{
+		{TestUniqueID: "test.shop.not_null_m00000_id", RunID: 8, JobID: 7, Status: "pass"}, // from the Discovery API
+		{TestUniqueID: "test.shop.not_null_m00001_id", RunID: 9, JobID: 7, Status: "pass", InvocationID: "inv-9"},
+	}
+	r, err := s.Apply(ctx, snap, nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, r.TestResultsAdded)
+	require.Equal(t, []int64{8, 9}, runs())
+
+	// The artifacts of run 8 arrive, with the same result and another;
+	// run 10 is new.
+	snap = makeSnapshot(testScope, 2, 0)
+	snap.TestResults = []catalog.TestResult{
+		{TestUniqueID: "test.shop.not_null_m00000_id", RunID: 8, JobID: 7, Status: "fail", InvocationID: "inv-8"},
+		{TestUniqueID: "test.shop.not_null_m00000_id", RunID: 10, JobID: 7, Status: "pass", InvocationID: "inv-10"},
+		{TestUniqueID: "test.shop.not_null_m00001_id", RunID: 8, JobID: 7, Status: "pass", InvocationID: "inv-8"},
+		{TestUniqueID: "test.shop.not_null_m00001_id", RunID: 9, JobID: 7, Status: "fail", InvocationID: "inv-9b"}, // recorded already
+	}
+	r, err = s.Apply(ctx, snap, nil)
+	require.NoError(t, err)
+	require.Equal(t, 3, r.TestResultsAdded, "one replaced, two appended")
+	require.Equal(t, []int64{8, 9, 10}, runs())
+	rs, err := s.pool.Query(ctx, `SELECT concat_ws(' ', test_unique_id, run_id, status, invocation_id) FROM crawler.test_results ORDER BY 1`)
+	require.NoError(t, err)
+	stored, err := pgx.CollectRows(rs, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"test.shop.not_null_m00000_id 10 pass inv-10",
+		"test.shop.not_null_m00000_id 8 fail inv-8",
+		"test.shop.not_null_m00001_id 8 pass inv-8",
+		"test.shop.not_null_m00001_id 9 pass inv-9",
+	}, stored)
+}
+
+// TestResultsTheRunTableMissesAreNotAppendedTwice: results stored without
+// their run recorded (by a crawler older than the table, or by hand) make
+// the append fail on the primary key; the write then looks every pair up,
+// appends only what is new, records the runs and succeeds.
+func TestResultsTheRunTableMissesAreNotAppendedTwice(t *testing.T) {
+	s := newStore(t)
+	ctx := t.Context()
+	snap := makeSnapshot(testScope, 3, 0)
+	_, err := s.Apply(ctx, snap, nil)
+	require.NoError(t, err)
+	var stored int
+	require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM crawler.test_results`).Scan(&stored))
+	require.Positive(t, stored)
+	_, err = s.pool.Exec(ctx, `DELETE FROM crawler.test_result_runs`)
+	require.NoError(t, err)
+
+	snap = makeSnapshot(testScope, 3, 0)
+	extra := snap.TestResults[0]
+	extra.TestUniqueID = "test.shop.\x00unique_m00000"
+	snap.TestResults = append(snap.TestResults, extra)
+	r, err := s.Apply(ctx, snap, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, r.TestResultsAdded)
+	require.Equal(t, 1, r.Sanitized, "the repaired ID is counted once")
+	var n, runs int
+	require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM crawler.test_results`).Scan(&n))
+	require.Equal(t, stored+1, n)
+	require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM crawler.test_result_runs`).Scan(&runs))
+	require.Positive(t, runs, "the runs are recorded again")
 }
 
 // TestFirstFreshnessMatchesTheGeneralPath: an environment's first
