@@ -520,7 +520,7 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 			r.progress("%s: waited %.0fs for autovacuum to finish", name, waited.Seconds())
 		}
 		// As many at a time as the crawler crawls environments.
-		dl, got, err := replayDownload(ctx, emu.floor.URL, reqs, config.DefaultConcurrency)
+		dl, got, err := replayDownload(ctx, emu.floor.URL, reqs, config.DefaultConcurrency())
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", name, err)
 		}

@@ -24,7 +24,7 @@ import (
 // LimitShare is the share of the memory limit FromLimit makes the floor:
 // the heap may reach it between collections; the rest is for the live
 // heap's growth, stacks, buffers and the runtime's own memory.
-const LimitShare = 0.3
+const LimitShare = 0.4
 
 // maxPercent bounds the target so that a tiny live heap cannot ask for an
 // absurd one.

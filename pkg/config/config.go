@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -40,10 +41,24 @@ const (
 	DefaultArchiveAfter         = 2
 	DefaultMaxArtifactBytes     = 2 << 30 // 2 GiB
 	DefaultMaxJSONDepth         = 256
-	DefaultConcurrency          = 3
 	DefaultRequestTimeout       = 60 * time.Second
 	DefaultShutdownTimeout      = 30 * time.Second
 )
+
+// DefaultConcurrency returns how many environments a crawl fetches and
+// builds at once when the configuration does not say: three, or two when
+// the process may use fewer than three CPUs (GOMAXPROCS, which follows a
+// container's CPU limit). Fetching and building an environment is mostly
+// decoding, CPU work: on two CPUs a third environment in flight adds
+// contention and memory, not speed (docs/benchmarks.md: on two cores, 5%
+// less CPU and a fifth less peak memory at two, for the same wall time or
+// a little less).
+func DefaultConcurrency() int {
+	if runtime.GOMAXPROCS(0) < 3 {
+		return 2
+	}
+	return 3
+}
 
 // Config is the crawler's whole configuration.
 type Config struct {
@@ -308,7 +323,7 @@ func (cfg *Config) setDefaults() {
 		cfg.ArchiveAfter = DefaultArchiveAfter
 	}
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = DefaultConcurrency
+		cfg.Concurrency = DefaultConcurrency()
 	}
 	if cfg.CrawlTimeout <= 0 {
 		cfg.CrawlTimeout = DefaultCrawlTimeout

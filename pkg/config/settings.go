@@ -32,7 +32,7 @@ func Settings() []Setting {
 		{YAML: "database_url", Env: "DATABASE_URL", Flag: "--database-url", Default: "embedded PostgreSQL under data_dir", Description: "PostgreSQL DSN of the catalog"},
 		{YAML: "data_dir", Env: "CRAWLER_DATA_DIR", Flag: "--data-dir", Default: "~/.local/share/dbt-crawler", Description: "where the embedded database and local state live"},
 		{YAML: "archive_after", Env: "CRAWLER_ARCHIVE_AFTER", Default: "2", Description: "consecutive complete crawls an asset must be missing from before it is archived"},
-		{YAML: "concurrency", Env: "CRAWLER_CONCURRENCY", Default: "3", Description: "environments crawled at once"},
+		{YAML: "concurrency", Env: "CRAWLER_CONCURRENCY", Default: "3, or 2 with fewer than 3 CPUs", Description: "environments crawled at once"},
 		{YAML: "crawl_timeout", Env: "CRAWLER_CRAWL_TIMEOUT", Default: "2h", Description: "upper bound of one crawl of one connection"},
 		{YAML: "applied_full_read_every", Env: "CRAWLER_APPLIED_FULL_READ_EVERY", Default: "24h", Description: "crawls in between read from the Discovery API only the assets whose artifacts changed; negative (e.g. -1s): every crawl reads the whole applied state"},
 		{YAML: "request_timeout", Default: "60s", Description: "upper bound of one HTTP request to dbt Cloud, until response headers"},
