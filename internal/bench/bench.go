@@ -519,10 +519,6 @@ func (r *runner) measure(ctx context.Context, name string, emu *emulator, dsn st
 		if waited := settle(ctx, conn); waited > time.Second {
 			r.progress("%s: waited %.0fs for autovacuum to finish", name, waited.Seconds())
 		}
-		// The last COPY's dumps and the emulator's garbage are collected
-		// now, as before the crawl and the COPY, not by collector workers
-		// marking the emulator's dataset during the timed download.
-		runtime.GC()
 		// As many at a time as the crawler crawls environments.
 		dl, got, err := replayDownload(ctx, emu.floor.URL, reqs, config.DefaultConcurrency())
 		if err != nil {
