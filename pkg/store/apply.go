@@ -1002,7 +1002,7 @@ func (w *writer) testResults(ctx context.Context) error {
 	if _, err := w.tx.Exec(ctx, `SAVEPOINT append_results`); err != nil {
 		return err
 	}
-	added, err := w.appendResults(ctx, known, runs)
+	added, err := w.appendResults(ctx, known)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == uniqueViolation && pe.ConstraintName == "test_results_pkey" {
 		if _, err := w.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT append_results`); err != nil {
@@ -1010,10 +1010,15 @@ func (w *writer) testResults(ctx context.Context) error {
 		}
 		quiet := w.quiet
 		w.quiet = true // the repairs were counted by the first attempt
-		added, err = w.appendResults(ctx, runSet, runs)
+		added, err = w.appendResults(ctx, runSet)
 		w.quiet = quiet
 	}
 	if err != nil {
+		return err
+	}
+	// Every run of the snapshot now has results stored; recording them
+	// also repairs the table after a retry that found nothing new.
+	if _, err := w.tx.Exec(ctx, recordRunsSQL, w.envID, runs); err != nil {
 		return err
 	}
 	if _, err := w.tx.Exec(ctx, `RELEASE SAVEPOINT append_results`); err != nil {
@@ -1023,11 +1028,11 @@ func (w *writer) testResults(ctx context.Context) error {
 	return nil
 }
 
-// appendResults appends the snapshot's test results that are not stored,
-// replaces those known only from the Discovery API (no invocation) by the
-// richer artifact entry, and records the runs. Only the pairs of the runs
-// in probe are looked up: the others are taken as new.
-func (w *writer) appendResults(ctx context.Context, probe map[int64]bool, runs []int64) (int, error) {
+// appendResults appends the snapshot's test results that are not stored
+// and replaces those known only from the Discovery API (no invocation) by
+// the richer artifact entry. Only the pairs of the runs in probe are
+// looked up: the others are taken as new.
+func (w *writer) appendResults(ctx context.Context, probe map[int64]bool) (int, error) {
 	cols := []string{"env_id", "test_unique_id", "run_id", "job_id", "status", "failures", "message", "executed_at", "execution_seconds", "invocation_id"}
 	results := w.snap.TestResults
 	existing, err := w.storedResults(ctx, probe)
@@ -1097,9 +1102,6 @@ func (w *writer) appendResults(ctx context.Context, probe map[int64]bool, runs [
 			return 0, err
 		}
 		added += int(n)
-		if _, err := w.tx.Exec(ctx, recordRunsSQL, w.envID, runs); err != nil {
-			return 0, err
-		}
 	}
 	if len(replace) == 0 {
 		return added, nil

@@ -702,6 +702,17 @@ func TestResultsTheRunTableMissesAreNotAppendedTwice(t *testing.T) {
 	require.Equal(t, stored+1, n)
 	require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM crawler.test_result_runs`).Scan(&runs))
 	require.Positive(t, runs, "the runs are recorded again")
+
+	// Nothing new at all: the retry appends nothing and still records
+	// the runs, so that the next write does not fail on the key again.
+	_, err = s.pool.Exec(ctx, `DELETE FROM crawler.test_result_runs`)
+	require.NoError(t, err)
+	r, err = s.Apply(ctx, snap, nil)
+	require.NoError(t, err)
+	require.Zero(t, r.TestResultsAdded)
+	var again int
+	require.NoError(t, s.pool.QueryRow(ctx, `SELECT count(*) FROM crawler.test_result_runs`).Scan(&again))
+	require.Equal(t, runs, again)
 }
 
 // TestFirstFreshnessMatchesTheGeneralPath: an environment's first
