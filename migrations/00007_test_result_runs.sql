@@ -3,8 +3,8 @@
 -- Which runs of an environment have test results stored, one row per run.
 -- Before appending results a crawl asks this table which of its runs are
 -- known and probes the primary key only for the (test, run) pairs of those:
--- the runs of a first or incremental crawl are new, so their results are
--- appended without reading test_results at all. A stored result that this
+-- the runs of a first crawl, and the new runs of later ones, are appended
+-- without reading test_results at all. A stored result that this
 -- table misses (written by an older crawler during the upgrade, or by
 -- hand) still cannot be appended twice: the primary key rejects it, and the
 -- crawl then probes every pair and records the run here.
@@ -17,8 +17,13 @@
 -- results sit in the page ranges its crawl appended. autosummarize keeps
 -- the ranges a crawl appends from being read by every such query until
 -- the next vacuum.
+--
+-- Unlike the bulk tables (migration 00003), this one keeps a foreign key
+-- to leave with its environment: a write adds a row per run, a few dozen,
+-- so the per-row check costs nothing, and the statement trigger stays as
+-- it was.
 CREATE TABLE IF NOT EXISTS crawler.test_result_runs (
-    env_id      bigint NOT NULL,
+    env_id      bigint NOT NULL REFERENCES crawler.environments ON DELETE CASCADE,
     run_id      bigint NOT NULL,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (env_id, run_id)
@@ -27,27 +32,6 @@ CREATE TABLE IF NOT EXISTS crawler.test_result_runs (
 INSERT INTO crawler.test_result_runs (env_id, run_id)
 SELECT DISTINCT env_id, run_id FROM crawler.test_results
 ON CONFLICT DO NOTHING;
-
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION crawler.delete_environment_rows() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM crawler.jobs             t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.runs             t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.assets           t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.asset_status     t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.columns          t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.edges            t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.test_results     t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.test_result_runs t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.source_freshness t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.relations        t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.matches          t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.watermarks       t USING gone g WHERE t.env_id = g.env_id;
-    RETURN NULL;
-END;
-$$;
--- +goose StatementEnd
 
 -- Built CONCURRENTLY, like 00006, so that crawlers keep writing while a
 -- large history is indexed; an interrupted build leaves an invalid index,
@@ -60,25 +44,4 @@ DROP INDEX CONCURRENTLY IF EXISTS crawler.test_results_run_idx;
 DROP INDEX CONCURRENTLY IF EXISTS crawler.test_results_run_idx;
 CREATE INDEX CONCURRENTLY test_results_run_idx ON crawler.test_results (run_id);
 DROP INDEX CONCURRENTLY IF EXISTS crawler.test_results_run_brin;
-
--- +goose StatementBegin
-CREATE OR REPLACE FUNCTION crawler.delete_environment_rows() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM crawler.jobs             t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.runs             t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.assets           t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.asset_status     t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.columns          t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.edges            t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.test_results     t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.source_freshness t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.relations        t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.matches          t USING gone g WHERE t.env_id = g.env_id;
-    DELETE FROM crawler.watermarks       t USING gone g WHERE t.env_id = g.env_id;
-    RETURN NULL;
-END;
-$$;
--- +goose StatementEnd
-
 DROP TABLE IF EXISTS crawler.test_result_runs;
